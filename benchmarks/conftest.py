@@ -1,0 +1,45 @@
+"""Benchmarks: seeded data, figures printed as rates and as ratios against a bare baseline of the same run.
+
+A benchmark that sets ``benchmark.extra_info["rows"]`` is reported in rows/s; one that sets
+``extra_info["baseline_of"] = GROUP`` is the bare reference of that group, and the others of the group are
+reported as a ratio of its rate (the goal of each is in the test's docstring).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+def _rates(config: pytest.Config) -> list[dict[str, Any]]:
+    bs = getattr(config, "_benchmarksession", None)
+    if bs is None:
+        return []
+    rows = []
+    for bench in bs.benchmarks:
+        if not bench.stats or "rows" not in bench.extra_info:
+            continue
+        mean = bench.stats.mean
+        rows.append({
+            "name": bench.name,
+            "group": bench.group,
+            "rate": bench.extra_info["rows"] / mean,
+            "mean_s": mean,
+            "baseline": bool(bench.extra_info.get("baseline")),
+        })
+    return rows
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    rows = _rates(config)
+    if not rows:
+        return
+    terminalreporter.section("throughput")
+    baselines = {r["group"]: r["rate"] for r in rows if r["baseline"]}
+    for r in rows:
+        line = f"{r['name']:<60} {r['rate']:>14,.0f} rows/s  (mean {r['mean_s']:.3f} s)"
+        base = baselines.get(r["group"])
+        if base and not r["baseline"]:
+            line += f"  ratio to bare: {r['rate'] / base:.2f}"
+        terminalreporter.write_line(line)

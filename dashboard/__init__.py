@@ -1,0 +1,1 @@
+"""The Dash 3D dashboard: district, building, scenarios and operations pages."""

@@ -1,0 +1,1 @@
+"""Analyses of networks: graphs, capacity, failures and street lighting (pure functions over the twin's tables)."""

@@ -1,0 +1,1 @@
+"""Numbered SQL migrations, applied in order by :mod:`twin.schema`. Never edit one that has been released."""
