@@ -55,6 +55,16 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0, what: str =
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
+HOLD_TWIN = """
+import sys, time
+from twin import Twin
+t = Twin(sys.argv[1])
+print('ready', flush=True)
+time.sleep(60)
+"""
+"""A child process that holds a twin file open (give it the path), as another program would."""
+
+
 @contextmanager
 def python_process(code: str, *args: str, ready: str = "ready") -> Iterator[subprocess.Popen[str]]:
     """Run a Python child process; wait until it prints ``ready``; kill it and close its pipes afterwards."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.conftest import python_process, wait_for
+from tests.conftest import HOLD_TWIN, python_process, wait_for
 from twin import Twin
 from twin.cli import cli
 from twin.server import find_owner, owner_file
@@ -110,17 +110,8 @@ def test_every_command_has_help_text() -> None:
         assert len(result.output.split("\n\n")[1].strip()) > 20
 
 
-HOLDER = """
-import sys, time
-from twin import Twin
-t = Twin(sys.argv[1])
-print('ready', flush=True)
-time.sleep(60)
-"""
-
-
 def test_the_cli_explains_a_file_held_by_another_process(twin_path: Path) -> None:
-    with python_process(HOLDER, str(twin_path)) as holder:
+    with python_process(HOLD_TWIN, str(twin_path)) as holder:
         result = run("--twin", str(twin_path), "info")
         assert_clear_error(result, f"PID {holder.pid}", "in use by another process")
         assert "Could not set lock" not in result.stderr

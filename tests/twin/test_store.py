@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from tests.conftest import python_process
+from tests.conftest import HOLD_TWIN, python_process
 from twin import CrsError, MigrationError, ReadOnlyError, Twin, TwinError, TwinLockedError
 from twin import schema as twin_schema
 from twin.schema import Migration, available_migrations
@@ -240,17 +240,8 @@ def test_many_threads_read_while_one_writes(twin: Twin) -> None:
     assert twin.query("SELECT count(*) FROM readings").column(0).to_pylist() == [batch * batches]
 
 
-HOLDER = """
-import sys, time
-from twin import Twin
-t = Twin(sys.argv[1])
-print('ready', flush=True)
-time.sleep(60)
-"""
-
-
 def test_a_second_process_gets_a_clear_message_while_another_holds_the_file(twin_path: Path) -> None:
-    with python_process(HOLDER, str(twin_path)) as holder:
+    with python_process(HOLD_TWIN, str(twin_path)) as holder:
         for read_only in (False, True):
             with pytest.raises(TwinLockedError) as caught:
                 Twin(twin_path, read_only=read_only)
