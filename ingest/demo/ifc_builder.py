@@ -406,53 +406,58 @@ def _floor(w: _Writer, storey: Any, level: int, wall_set: Any) -> None:
     _spaces(w, storey, level, z, wall_h)
 
 
+def _relative_to(w: _Writer, product: Any, wall: Any, x: float, y: float, z: float) -> None:
+    """Place ``product`` at (x, y, z) in the wall's own coordinates (x along the wall, y across it)."""
+    matrix = np.eye(4)
+    matrix[:3, 3] = (x, y, z)
+    _run("geometry.edit_object_placement", w.m, product=product, matrix=matrix, is_si=True)
+    product.ObjectPlacement.PlacementRelTo = wall.ObjectPlacement
+
+
+def _filled_opening(
+    w: _Writer,
+    wall: Any,
+    ifc_class: str,
+    name: str,
+    x0: float,
+    sill: float,
+    width: float,
+    height: float,
+    t: float,
+    leaf_m: float,
+) -> Any:
+    """Cut an opening through ``wall`` and fill it with a window or door of the same size, centred in the wall."""
+    opening = w.root("IfcOpeningElement", f"Baie {name}", "OPENING")
+    w.box(opening, width, height, t + 0.2)
+    _relative_to(w, opening, wall, x0, -0.1, sill)
+    _run("feature.add_feature", w.m, feature=opening, element=wall)
+    filling = w.root(ifc_class, name, "WINDOW" if ifc_class == "IfcWindow" else "DOOR")
+    filling.OverallWidth, filling.OverallHeight = width, height
+    w.box(filling, width, height, leaf_m)
+    _relative_to(w, filling, wall, x0, t / 2 - leaf_m / 2, sill)
+    _run("feature.add_filling", w.m, opening=opening, element=filling)
+    return filling
+
+
 def _windows(w: _Writer, wall: Any, storey: Any, bays: int, bay: float, t: float) -> list[Any]:
     s = w.spec
     made = []
     per = s.windows_per_bay
     for b in range(bays):
         for k in range(per):
-            centre = b * bay + (k + 0.5) * bay / per
-            x0 = centre - s.window_width_m / 2
-            opening = w.root("IfcOpeningElement", "Baie", "OPENING")
-            w.box(opening, s.window_width_m, s.window_height_m, t + 0.2)
-            # Opening placement is relative to the wall's object placement.
-            _run(
-                "geometry.edit_object_placement",
-                w.m,
-                product=opening,
-                matrix=np.array(
-                    [
-                        [1.0, 0.0, 0.0, x0],
-                        [0.0, 1.0, 0.0, -0.1],
-                        [0.0, 0.0, 1.0, s.sill_m],
-                        [0.0, 0.0, 0.0, 1.0],
-                    ]
-                ),
-                is_si=True,
+            x0 = b * bay + (k + 0.5) * bay / per - s.window_width_m / 2
+            window = _filled_opening(
+                w,
+                wall,
+                "IfcWindow",
+                f"Fenêtre {storey.Name}",
+                x0,
+                s.sill_m,
+                s.window_width_m,
+                s.window_height_m,
+                t,
+                0.08,
             )
-            opening.ObjectPlacement.PlacementRelTo = wall.ObjectPlacement
-            _run("feature.add_feature", w.m, feature=opening, element=wall)
-            window = w.root("IfcWindow", f"Fenêtre {storey.Name}", "WINDOW")
-            window.OverallWidth = s.window_width_m
-            window.OverallHeight = s.window_height_m
-            w.box(window, s.window_width_m, s.window_height_m, 0.08)
-            _run(
-                "geometry.edit_object_placement",
-                w.m,
-                product=window,
-                matrix=np.array(
-                    [
-                        [1.0, 0.0, 0.0, x0],
-                        [0.0, 1.0, 0.0, t / 2 - 0.04],
-                        [0.0, 0.0, 1.0, s.sill_m],
-                        [0.0, 0.0, 0.0, 1.0],
-                    ]
-                ),
-                is_si=True,
-            )
-            window.ObjectPlacement.PlacementRelTo = wall.ObjectPlacement
-            _run("feature.add_filling", w.m, opening=opening, element=window)
             w.pset(window, "Pset_WindowCommon", {"IsExternal": True, "ThermalTransmittance": s.window_u_w_m2k})
             w.assign([window], w.material("Vitrage", "glass"))
             made.append(window)
@@ -465,33 +470,7 @@ def _entrance_doors(w: _Writer, wall: Any, storey: Any, t: float) -> list[Any]:
     made = []
     for i in range(cores):
         x0 = s.length_m * (i + 0.5) / cores + 2.0
-        opening = w.root("IfcOpeningElement", "Baie porte", "OPENING")
-        w.box(opening, 1.4, 2.3, t + 0.2)
-        _run(
-            "geometry.edit_object_placement",
-            w.m,
-            product=opening,
-            matrix=np.array(
-                [[1.0, 0.0, 0.0, x0], [0.0, 1.0, 0.0, -0.1], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
-            ),
-            is_si=True,
-        )
-        opening.ObjectPlacement.PlacementRelTo = wall.ObjectPlacement
-        _run("feature.add_feature", w.m, feature=opening, element=wall)
-        door = w.root("IfcDoor", f"Entrée {i + 1}", "DOOR")
-        door.OverallWidth, door.OverallHeight = 1.4, 2.3
-        w.box(door, 1.4, 2.3, 0.06)
-        _run(
-            "geometry.edit_object_placement",
-            w.m,
-            product=door,
-            matrix=np.array(
-                [[1.0, 0.0, 0.0, x0], [0.0, 1.0, 0.0, t / 2 - 0.03], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
-            ),
-            is_si=True,
-        )
-        door.ObjectPlacement.PlacementRelTo = wall.ObjectPlacement
-        _run("feature.add_filling", w.m, opening=opening, element=door)
+        door = _filled_opening(w, wall, "IfcDoor", f"Entrée {i + 1}", x0, 0.0, 1.4, 2.3, t, 0.06)
         w.pset(door, "Pset_DoorCommon", {"IsExternal": True, "FireExit": True})
         made.append(door)
     return made
