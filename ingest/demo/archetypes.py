@@ -21,7 +21,8 @@ from ingest.demo.ifc_builder import BuildingSpec, Layer, Placement, SpaceRow
 __all__ = ["DISTRICT_ORIGIN", "archetypes"]
 
 DISTRICT_ORIGIN = (843_200.0, 6_519_400.0)
-"""Lambert-93 coordinates of the district's central square (Lyon area)."""
+"""Lambert-93 coordinates of the district's central square (Lyon area). Each IFC building stands inside
+one block of the central quarter (blocks are 96 m x 76 m, see :mod:`ingest.demo.district`)."""
 
 _CONCRETE = "Béton armé"
 _OLD_FACADE = (
@@ -84,7 +85,7 @@ def archetypes(origin: tuple[float, float] = DISTRICT_ORIGIN) -> list[BuildingSp
                 SpaceRow("Hall", "Hall d'accueil", "lobby", 1),
                 SpaceRow("Bureau", "Plateau de bureaux", "office", 4),
             ),
-            placement=at(-120.0, 40.0),
+            placement=at(-150.0, 60.0),
         ),
         BuildingSpec(
             key="office_1992",
@@ -138,7 +139,7 @@ def archetypes(origin: tuple[float, float] = DISTRICT_ORIGIN) -> list[BuildingSp
             window_width_m=1.2,
             window_height_m=1.35,
             space_rows=(SpaceRow("Logement", "Appartement T3", "housing", 10),),
-            placement=at(30.0, 70.0, 10.0),
+            placement=at(75.0, 58.0, 10.0),
         ),
         BuildingSpec(
             key="school_2005",
@@ -169,7 +170,7 @@ def archetypes(origin: tuple[float, float] = DISTRICT_ORIGIN) -> list[BuildingSp
                 SpaceRow("Cantine", "Restaurant scolaire", "canteen", 1, 150),
                 SpaceRow("Gymnase", "Salle de sport", "gym", 2, 60),
             ),
-            placement=at(-110.0, -60.0),
+            placement=at(-150.0, -20.0),
         ),
         BuildingSpec(
             key="car_park_1985",
@@ -199,7 +200,7 @@ def archetypes(origin: tuple[float, float] = DISTRICT_ORIGIN) -> list[BuildingSp
             floor_u_w_m2k=2.0,
             imposed_load_kn_m2=2.5,
             space_rows=(SpaceRow("Niveau", "Niveau de stationnement", "parking", 1),),
-            placement=at(-20.0, -70.0),
+            placement=at(-30.0, -110.0),
         ),
         BuildingSpec(
             key="town_hall_1884",
@@ -232,7 +233,7 @@ def archetypes(origin: tuple[float, float] = DISTRICT_ORIGIN) -> list[BuildingSp
                 SpaceRow("Salle du conseil", "Salle du conseil municipal", "assembly", 1, 120),
             ),
             fire_rating="REI30",
-            placement=at(0.0, 0.0),
+            placement=at(-18.0, -8.0),
         ),
         BuildingSpec(
             key="mixed_2012",
@@ -260,7 +261,7 @@ def archetypes(origin: tuple[float, float] = DISTRICT_ORIGIN) -> list[BuildingSp
             imposed_load_kn_m2=1.5,
             space_rows=(SpaceRow("Logement", "Appartement T3", "housing", 4),),
             ground_space_rows=(SpaceRow("Commerce", "Boutique", "commerce", 3),),
-            placement=at(60.0, -20.0, -5.0),
+            placement=at(70.0, -10.0, -5.0),
         ),
         *[
             BuildingSpec(
@@ -299,8 +300,8 @@ def archetypes(origin: tuple[float, float] = DISTRICT_ORIGIN) -> list[BuildingSp
                     5.4,
                     2.5,
                     2.0,
-                    100.0,
-                    30.0,
+                    115.0,
+                    12.0,
                 ),
                 (
                     1978,
@@ -310,10 +311,10 @@ def archetypes(origin: tuple[float, float] = DISTRICT_ORIGIN) -> list[BuildingSp
                     2.9,
                     0.50,
                     0.9,
-                    115.0,
-                    30.0,
+                    130.0,
+                    12.0,
                 ),
-                (2015, "RT 2012", _RECENT_FACADE, 0.23, 1.4, 0.14, 0.23, 130.0, 30.0),
+                (2015, "RT 2012", _RECENT_FACADE, 0.23, 1.4, 0.14, 0.23, 145.0, 12.0),
             ]
         ],
     ]
