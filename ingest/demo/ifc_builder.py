@@ -31,6 +31,25 @@ __all__ = ["BuildingSpec", "BuiltCounts", "Layer", "Placement", "SpaceRow", "bui
 
 FIXED_TIMESTAMP = "2026-01-01T00:00:00"
 
+MATERIAL_CONDUCTIVITY_W_MK = {
+    # Design thermal conductivities written into the generated models (Pset_MaterialThermal), as an author's
+    # tool would. Typical EN ISO 10456 / manufacturer values, ⚠ not from methods.md: they only make the demo
+    # files realistic; the twin reads whatever a file says.
+    "Béton armé": 2.3,
+    "Laine de verre": 0.035,
+    "Laine de roche": 0.035,
+    "Polystyrène expansé": 0.035,
+    "Polyuréthane": 0.025,
+    "Plaque de plâtre": 0.25,
+    "Enduit": 1.0,
+    "Enduit plâtre": 0.4,
+    "Pierre calcaire": 1.7,
+    "Moellons": 1.7,
+    "Parpaing": 0.9,
+    "Brique monomur": 0.12,
+    "Étanchéité bitume": 0.23,
+}
+
 
 @dataclass(frozen=True)
 class Layer:
@@ -229,7 +248,16 @@ class _Writer:
 
     def material(self, name: str, category: str) -> Any:
         if name not in self.materials:
-            self.materials[name] = _run("material.add_material", self.m, name=name, category=category)
+            material = _run("material.add_material", self.m, name=name, category=category)
+            if name in MATERIAL_CONDUCTIVITY_W_MK:
+                pset = _run("pset.add_pset", self.m, product=material, name="Pset_MaterialThermal")
+                _run(
+                    "pset.edit_pset",
+                    self.m,
+                    pset=pset,
+                    properties={"ThermalConductivity": MATERIAL_CONDUCTIVITY_W_MK[name]},
+                )
+            self.materials[name] = material
         return self.materials[name]
 
     def layer_set(self, name: str, layers: tuple[Layer, ...]) -> Any:
@@ -542,7 +570,7 @@ def _cores(w: _Writer, storey: Any, level: int, z: float, wall_h: float) -> list
         if level < s.storeys - 1:
             stair = w.root("IfcStair", f"Escalier {i + 1} {storey.Name}", "HALF_TURN_STAIR")
             w.box(stair, 2.6, s.storey_heights()[level], 5.0)
-            w.place(stair, x, y + 2.5, z)
+            w.place(stair, x, y, z)
             w.pset(
                 stair,
                 "Pset_StairCommon",
