@@ -159,14 +159,17 @@ def seeded_guids(seed: int) -> Iterator[None]:
     rng = random.Random(seed)
     instance_class = ifcopenshell.entity_instance
     original_uuid4 = ifcopenshell.guid.uuid4  # type: ignore[attr-defined]
-    original_hash = instance_class.__hash__
+    own_hash = instance_class.__dict__.get("__hash__")  # usually inherited from the SWIG base class
     ifcopenshell.guid.uuid4 = lambda: uuid.UUID(int=rng.getrandbits(128), version=4)  # type: ignore[attr-defined]
     instance_class.__hash__ = _stable_hash  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
         ifcopenshell.guid.uuid4 = original_uuid4  # type: ignore[attr-defined]
-        instance_class.__hash__ = original_hash  # type: ignore[method-assign]
+        if own_hash is None:
+            del instance_class.__hash__
+        else:
+            instance_class.__hash__ = own_hash  # type: ignore[method-assign]
 
 
 def _run(usecase: str, model: ifcopenshell.file, **kwargs: Any) -> Any:
