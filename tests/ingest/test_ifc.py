@@ -137,11 +137,8 @@ def test_the_georeferenced_sample_mesh_lands_in_the_twin_crs(tmp_path: Path) -> 
     twin = Twin(tmp_path / "utm.duckdb", crs="EPSG:25832")
     ingest_ifc(twin, path)
     row = twin.query("SELECT origin_x_m, origin_y_m, vertices FROM element_meshes").to_pylist()[0]
-    v = np.frombuffer(row["vertices"], np.float32).reshape(-1, 3).astype(float) + [
-        row["origin_x_m"],
-        row["origin_y_m"],
-        0,
-    ]
+    origin = np.array([row["origin_x_m"], row["origin_y_m"], 0.0])
+    v = np.frombuffer(row["vertices"], np.float32).reshape(-1, 3).astype(float) + origin
     apex = v[np.argmin(v[:, 2])]  # the apex is the lowest vertex, at the local origin
     assert apex[0] == pytest.approx(458657.30, abs=0.01) and apex[1] == pytest.approx(5438232.25, abs=0.01)
 
