@@ -330,10 +330,12 @@ def _write(
         },
     )
 
+    measures = {guid: mesh_measures(v, f) for guid, (v, f) in meshes.items()}
+
     def quantities(e: ElementRecord) -> str:
         q: dict[str, Any] = dict(e.quantities)
-        if e.guid in meshes:
-            volume, surface = mesh_measures(*meshes[e.guid])
+        if e.guid in measures:
+            volume, surface = measures[e.guid]
             q["computed"] = {
                 "volume_m3": round(volume, 4),
                 "surface_m2": round(surface, 4),
@@ -358,7 +360,7 @@ def _write(
             if area is None and fp is not None:
                 area = fp.area
             if volume is None:
-                volume = mesh_measures(v, f)[0]
+                volume = measures[s.guid][0]
         space_area.append(float(area) if area is not None else None)
         space_volume.append(float(volume) if volume is not None else None)
         space_fp.append(shapely.to_wkb(fp) if fp is not None and not fp.is_empty else None)
@@ -444,7 +446,7 @@ def _write(
         building = building_of[guid] or ""
         ox, oy = origins.get(building, (0, 0))
         rel = v - np.array([ox, oy, 0.0])
-        volume, surface = mesh_measures(v, f)
+        volume, surface = measures[guid]
         for key, value in (
             ("ifc_guid", guid),
             ("building_id", building),

@@ -201,6 +201,99 @@ def _flag(psets: dict[str, Any], name: str) -> Any:
     return others[0][name] if others else None
 
 
+class _Relations:
+    """Every relationship the reader needs, collected in one pass over the file.
+
+    Reading them element by element (``ifcopenshell.util.element.get_psets``, ``get_container``, ...) walks the
+    inverse relations again for each element; property sets shared by many elements are parsed once here.
+    """
+
+    def __init__(self, model: ifcopenshell.file) -> None:
+        self.definitions: dict[int, tuple[str, bool, dict[str, Any]]] = {}
+        self.by_object: dict[int, list[int]] = {}
+        for rel in model.by_type("IfcRelDefinesByProperties"):
+            definition = rel.RelatingPropertyDefinition
+            items = definition if isinstance(definition, tuple) else (definition,)
+            for item in items:
+                if item is None:
+                    continue
+                self._parse(item)
+                for obj in rel.RelatedObjects:
+                    self.by_object.setdefault(obj.id(), []).append(item.id())
+        self.type_of: dict[int, Any] = {}
+        for rel in model.by_type("IfcRelDefinesByType"):
+            for obj in rel.RelatedObjects:
+                self.type_of[obj.id()] = rel.RelatingType
+        self.container: dict[int, Any] = {}
+        for rel in model.by_type("IfcRelContainedInSpatialStructure"):
+            for obj in rel.RelatedElements:
+                self.container[obj.id()] = rel.RelatingStructure
+        self.parent: dict[int, Any] = {}
+        for rel in model.by_type("IfcRelAggregates"):
+            for obj in rel.RelatedObjects:
+                self.parent[obj.id()] = rel.RelatingObject
+        self.material: dict[int, Any] = {}
+        for rel in model.by_type("IfcRelAssociatesMaterial"):
+            relating = rel.RelatingMaterial
+            if relating.is_a("IfcMaterialLayerSetUsage"):
+                relating = relating.ForLayerSet
+            elif relating.is_a("IfcMaterialProfileSetUsage"):
+                relating = relating.ForProfileSet
+            for obj in rel.RelatedObjects:
+                self.material[obj.id()] = relating
+        opening_wall = {
+            rel.RelatedOpeningElement.id(): rel.RelatingBuildingElement
+            for rel in model.by_type("IfcRelVoidsElement")
+        }
+        self.host: dict[int, str] = {}
+        for rel in model.by_type("IfcRelFillsElement"):
+            wall = opening_wall.get(rel.RelatingOpeningElement.id())
+            if wall is not None:
+                self.host[rel.RelatedBuildingElement.id()] = wall.GlobalId
+
+    def _parse(self, definition: Any) -> None:
+        key = definition.id()
+        if key not in self.definitions:
+            props = {k: v for k, v in ue.get_property_definition(definition).items() if k != "id"}
+            self.definitions[key] = (definition.Name or "", definition.is_a("IfcElementQuantity"), props)
+
+    def psets(self, entity: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(property sets, quantity sets): the type's first, the occurrence's values over them."""
+        psets: dict[str, Any] = {}
+        qtos: dict[str, Any] = {}
+        type_object = self.type_of.get(entity.id())
+        sources: list[int] = []
+        if type_object is not None:
+            for definition in getattr(type_object, "HasPropertySets", None) or []:
+                self._parse(definition)
+                sources.append(definition.id())
+        sources += self.by_object.get(entity.id(), [])
+        for key in sources:
+            name, is_qto, props = self.definitions[key]
+            target = qtos if is_qto else psets
+            target.setdefault(name, {}).update(props)
+        return psets, qtos
+
+    def material_of(self, entity: Any) -> Any:
+        found = self.material.get(entity.id())
+        if found is None and entity.id() in self.type_of:
+            found = self.material.get(self.type_of[entity.id()].id())
+        return found
+
+    def predefined_type(self, entity: Any) -> str | None:
+        value = getattr(entity, "PredefinedType", None)
+        if value == "USERDEFINED":
+            return getattr(entity, "ObjectType", None) or value
+        if value in (None, "NOTDEFINED"):
+            type_object = self.type_of.get(entity.id())
+            if type_object is not None:
+                type_value = getattr(type_object, "PredefinedType", None)
+                if type_value == "USERDEFINED":
+                    type_value = getattr(type_object, "ElementType", None) or type_value
+                return type_value or value
+        return value
+
+
 def read_model(model: ifcopenshell.file) -> ModelRecords:
     """Everything the twin keeps of the model's semantics, as plain records."""
     unit_m = uu.calculate_unit_scale(model)
@@ -228,18 +321,19 @@ def read_model(model: ifcopenshell.file) -> ModelRecords:
         )
 
     cache: dict[int, Any] = {}
+    rel = _Relations(model)
 
     def storey_of(entity: Any) -> tuple[str | None, str | None]:
         current = entity
         for _ in range(6):
-            container = ue.get_container(current)
+            container = rel.container.get(current.id())
             if container is not None:
                 if container.is_a("IfcBuildingStorey"):
                     return container.GlobalId, storey_building.get(container.GlobalId)
                 if container.is_a("IfcBuilding"):
                     return None, container.GlobalId
                 return None, default_building
-            parent = ue.get_aggregate(current)
+            parent = rel.parent.get(current.id())
             if parent is None:
                 break
             if parent.is_a("IfcBuildingStorey"):
@@ -252,10 +346,9 @@ def read_model(model: ifcopenshell.file) -> ModelRecords:
     products = [e for e in model.by_type("IfcElement") if not e.is_a("IfcFeatureElement")]
     products += model.by_type("IfcSpace")
     for entity in products:
-        psets = _clean(ue.get_psets(entity, psets_only=True))
-        qtos = _clean(ue.get_psets(entity, qtos_only=True))
-        material = _layers(ue.get_material(entity, should_skip_usage=True), unit_m, cache)
-        predefined = ue.get_predefined_type(entity)
+        psets, qtos = rel.psets(entity)
+        material = _layers(rel.material_of(entity), unit_m, cache)
+        predefined = rel.predefined_type(entity)
         ifc_class = entity.is_a()
         u_value = _flag(psets, "ThermalTransmittance")
         u_source = "pset" if u_value else None
@@ -264,12 +357,8 @@ def read_model(model: ifcopenshell.file) -> ModelRecords:
             u_source = "layers" if u_value else None
         is_external, load_bearing = _flag(psets, "IsExternal"), _flag(psets, "LoadBearing")
         storey_guid, building_guid = storey_of(entity)
-        type_object = ue.get_type(entity)
-        host = None
-        for rel in getattr(entity, "FillsVoids", None) or []:
-            walls = rel.RelatingOpeningElement.VoidsElements
-            if walls:
-                host = walls[0].RelatingBuildingElement.GlobalId
+        type_object = rel.type_of.get(entity.id())
+        host = rel.host.get(entity.id())
         width = getattr(entity, "OverallWidth", None)
         height = getattr(entity, "OverallHeight", None)
         record = ElementRecord(
@@ -297,7 +386,7 @@ def read_model(model: ifcopenshell.file) -> ModelRecords:
             overall_width_m=float(width) * unit_m if width else None,
             overall_height_m=float(height) * unit_m if height else None,
             host_guid=host,
-            parent_guid=_parent_element(entity),
+            parent_guid=_parent_element(rel.parent.get(entity.id())),
         )
         if not entity.Representation:
             record.step_id = -record.step_id  # nothing to triangulate
@@ -305,8 +394,7 @@ def read_model(model: ifcopenshell.file) -> ModelRecords:
     return records
 
 
-def _parent_element(entity: Any) -> str | None:
-    parent = ue.get_aggregate(entity)
+def _parent_element(parent: Any) -> str | None:
     return str(parent.GlobalId) if parent is not None and parent.is_a("IfcElement") else None
 
 

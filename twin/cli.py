@@ -40,7 +40,34 @@ def _sql(twin: Twin, sql: str, max_rows: int | None = None) -> pa.Table:
     return run_read_only(twin, sql, max_rows=max_rows)
 
 
-COMMANDS: dict[str, Command] = {"info": _info, "sql": _sql}
+def _ingest_ifc(
+    twin: Twin, path: str, ids_path: str | None = None, strict: bool = False, at: list[float] | None = None
+) -> dict[str, Any]:
+    from ingest.ifc import IfcIngestOptions, ingest_ifc
+
+    options = IfcIngestOptions(ids_path=ids_path, strict=strict, at=(at[0], at[1], at[2]) if at else None)
+    return ingest_ifc(twin, path, options).as_dict()
+
+
+def _ingest_buildings(
+    twin: Twin,
+    path: str,
+    layer: str | None = None,
+    crs: str | None = None,
+    mapping: dict[str, str] | None = None,
+    encoding: str | None = None,
+) -> dict[str, Any]:
+    from ingest.gis_buildings import ingest_buildings
+
+    return ingest_buildings(twin, path, layer=layer, crs=crs, mapping=mapping, encoding=encoding).as_dict()
+
+
+COMMANDS: dict[str, Command] = {
+    "info": _info,
+    "sql": _sql,
+    "ingest_ifc": _ingest_ifc,
+    "ingest_buildings": _ingest_buildings,
+}
 """Commands that run against an open twin, here or in the owning ``twin serve`` process."""
 
 
@@ -147,15 +174,17 @@ def info(ctx: click.Context, fmt: str) -> None:
         counts.add_row(name, f"{n:,}")
     out.print(counts)
     if data["last_imports"]:
-        imports = Table("id", "kind", "file", "status", "finished", "counts", title="Last imports")
+        imports = Table("id", "kind", "file", "status", "finished", "what it brought", title="Last imports")
         for row in data["last_imports"]:
+            counts = json.loads(row["counts"]) if row["counts"] else {}
+            brought = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in list(counts.items())[:4])
             imports.add_row(
                 str(row["import_id"]),
                 row["kind"],
-                row["file_path"] or "",
+                Path(row["file_path"] or "").name,
                 row["status"],
-                row["finished_at"] or "",
-                row["counts"] or "",
+                (row["finished_at"] or "")[:19],
+                brought,
             )
         out.print(imports)
     else:
@@ -197,6 +226,131 @@ def sql(ctx: click.Context, query: str, fmt: str, max_rows: int | None) -> None:
     if shown is not None and table.num_rows == shown:
         note += f" (limited to {shown}: use --max-rows or --format csv for more)"
     out.print(note)
+
+
+@cli.group()
+def ingest() -> None:
+    """Load files into the twin (IFC models, GIS layers, networks, sensors, reports).
+
+    Each file is one import: checked first, then written in one transaction, so a bad file leaves the twin as it
+    was. Importing the same file again changes nothing; a changed file replaces what it brought before.
+    """
+
+
+def _parse_at(value: str | None) -> list[float] | None:
+    if value is None:
+        return None
+    parts = value.split(",")
+    try:
+        numbers = [float(x) for x in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) != 3:
+        raise TwinError(f"--at '{value}' is not X,Y,ROTATION", "give three numbers, e.g. --at 843200,6519400,15")
+    return numbers
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    name = Path(report["file_path"]).name
+    if report["unchanged"]:
+        out.print(f"[bold]{name}[/]: already in the twin, nothing changed.")
+        return
+    counts = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in report["counts"].items())
+    out.print(f"[bold]{name}[/]: imported (import {report['import_id']}): {counts}.")
+    for warning in report["warnings"][:10]:
+        out.print(f"  [yellow]warning[/] {warning['ref']}: {warning['message']}", soft_wrap=True)
+    if len(report["warnings"]) > 10:
+        out.print(f"  ... {len(report['warnings']) - 10} more warnings in the imports log (twin info)")
+
+
+@ingest.command("ifc")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option(
+    "--ids", "ids_path", metavar="RULES.ids", help="Check the model against an IDS file; results stored."
+)
+@click.option("--strict", is_flag=True, help="With --ids: refuse a model that fails a requirement.")
+@click.option(
+    "--at",
+    "at",
+    metavar="X,Y,ROTATION",
+    help="Place the model's origin at X,Y (twin CRS) turned by ROTATION degrees; overrides the file.",
+)
+@click.pass_context
+def ingest_ifc_command(
+    ctx: click.Context, files: tuple[str, ...], ids_path: str | None, strict: bool, at: str | None
+) -> None:
+    """IFC models (IFC2X3, IFC4, IFC4X3): storeys, spaces, elements, properties, meshes and building facts."""
+    position = _parse_at(at)
+    path = _twin_path(ctx)
+    owner = find_owner(path)
+    for file in files:
+        args = {"path": str(Path(file).resolve()), "ids_path": ids_path, "strict": strict, "at": position}
+        if owner is not None:
+            report = run_remote(owner, "ingest_ifc", args)
+        else:
+            from rich.progress import Progress, SpinnerColumn, TextColumn
+
+            from ingest.ifc import IfcIngestOptions, ingest_ifc
+
+            with (
+                Twin(path, create=False) as twin,
+                Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True) as bar,
+            ):
+                task = bar.add_task(f"{Path(file).name}: reading")
+
+                def show(step: str, n: int | None, _task: Any = task, _file: str = file) -> None:
+                    done = f" ({n:,} elements)" if n else ""
+                    bar.update(_task, description=f"{Path(_file).name}: {step}{done}")
+
+                options = IfcIngestOptions(
+                    ids_path=ids_path,
+                    strict=strict,
+                    at=(position[0], position[1], position[2]) if position else None,
+                )
+                report = ingest_ifc(twin, file, options, progress=show).as_dict()
+        _print_report(report)
+
+
+def _run_ingest(ctx: click.Context, name: str, args: dict[str, Any]) -> None:
+    """Run an ingest command here or in the owning server, and print its report."""
+    _print_report(_run(ctx, name, args))
+
+
+@ingest.command("buildings")
+@click.argument("file")
+@click.option("--layer", help="Layer of a multi-layer file (GeoPackage).")
+@click.option("--crs", metavar="EPSG:n", help="CRS of a file that declares none (required then).")
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="FIELD=field",
+    help="Read a twin field from another source field: id, name, height_m, storeys, use, dwellings, "
+    "construction_year. Repeatable.",
+)
+@click.option("--encoding", help="Text encoding of the attributes (e.g. latin1) when the file does not say.")
+@click.pass_context
+def ingest_buildings_command(
+    ctx: click.Context, file: str, layer: str | None, crs: str | None, maps: tuple[str, ...], encoding: str | None
+) -> None:
+    """Building footprints: Shapefile, GeoPackage, GeoJSON or CityJSON (BD TOPO fields recognised)."""
+    mapping = {}
+    for item in maps:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise TwinError(f"--map '{item}' is not FIELD=field", "e.g. --map height_m=hauteur_m")
+        mapping[key.strip()] = value.strip()
+    _run_ingest(
+        ctx,
+        "ingest_buildings",
+        {
+            "path": str(Path(file).resolve()),
+            "layer": layer,
+            "crs": crs,
+            "mapping": mapping or None,
+            "encoding": encoding,
+        },
+    )
 
 
 @cli.command()
