@@ -62,7 +62,40 @@ def _ingest_buildings(
     return ingest_buildings(twin, path, layer=layer, crs=crs, mapping=mapping, encoding=encoding).as_dict()
 
 
+def _ingest_sensors(twin: Twin, path: str, timezone: str | None = None) -> dict[str, Any]:
+    from ingest.sensors import ingest_readings, ingest_sensor_registry, read_csv_header
+
+    file = Path(path)
+    if file.suffix.lower() == ".json":
+        from ingest.sensorthings import ingest_sensorthings
+
+        return ingest_sensorthings(twin, file).as_dict()
+    if file.suffix.lower() == ".csv":
+        columns = {c.strip().lower() for c in read_csv_header(file)[0]}
+        if {"sensor_id", "kind", "unit_ucum"} <= columns:
+            return ingest_sensor_registry(twin, file).as_dict()
+    return ingest_readings(twin, file, timezone=timezone).as_dict()
+
+
+def _ingest_reports(twin: Twin, path: str, services: str | None = None) -> dict[str, Any]:
+    from ingest.reports import ingest_reports
+
+    return ingest_reports(twin, path, services_path=services).as_dict()
+
+
+def _sensors_latest(twin: Twin, kind: str | None = None) -> pa.Table:
+    where = "WHERE s.kind = ?" if kind else ""
+    return twin.query(
+        "SELECT s.sensor_id, s.kind, s.unit_ucum, l.value, l.time_utc, s.asset_kind, s.asset_id "
+        f"FROM sensors s LEFT JOIN sensor_latest l USING (sensor_id) {where} ORDER BY s.sensor_id",
+        [kind] if kind else None,
+    )
+
+
 COMMANDS: dict[str, Command] = {
+    "ingest_sensors": _ingest_sensors,
+    "ingest_reports": _ingest_reports,
+    "sensors_latest": _sensors_latest,
     "info": _info,
     "sql": _sql,
     "ingest_ifc": _ingest_ifc,
@@ -350,6 +383,71 @@ def ingest_buildings_command(
             "mapping": mapping or None,
             "encoding": encoding,
         },
+    )
+
+
+@ingest.command("sensors")
+@click.argument("file")
+@click.option("--timezone", help="Zone of times written without one (e.g. Europe/Paris); default UTC.")
+@click.pass_context
+def ingest_sensors_command(ctx: click.Context, file: str, timezone: str | None) -> None:
+    """Sensors or their readings: a registry CSV (sensor_id, kind, unit_ucum, x, y, ...), readings as CSV or
+    Parquet (long: sensor, time, value; or wide: a column per sensor), or SensorThings JSON.
+
+    Rows that cannot be stored (unknown sensor, non-numeric value, a time in the future, a unit that does not
+    match) go to the rejected_readings table with the reason; the rest is stored.
+    """
+    _run_ingest(ctx, "ingest_sensors", {"path": str(Path(file).resolve()), "timezone": timezone})
+
+
+@ingest.command("reports")
+@click.argument("file")
+@click.option("--services", metavar="FILE", help="The Open311 services list (services.json).")
+@click.pass_context
+def ingest_reports_command(ctx: click.Context, file: str, services: str | None) -> None:
+    """Citizen reports (Open311 GeoReport v2 requests JSON), each linked to the nearest asset it concerns.
+
+    Names, e-mail addresses and phone numbers in the file are never stored.
+    """
+    _run_ingest(
+        ctx,
+        "ingest_reports",
+        {"path": str(Path(file).resolve()), "services": str(Path(services).resolve()) if services else None},
+    )
+
+
+@cli.group()
+def sensors() -> None:
+    """The sensor registry and the latest readings."""
+
+
+def _print_table(table: pa.Table, limit: int = 200) -> None:
+    view = Table(*table.column_names)
+    for row in table.slice(0, limit).to_pylist():
+        view.add_row(*("" if v is None else str(v) for v in row.values()))
+    out.print(view)
+    if table.num_rows > limit:
+        out.print(f"... {table.num_rows - limit:,} more (use twin sql for everything)")
+
+
+@sensors.command("list")
+@click.option("--kind", help="Only this kind (temperature, co2, occupancy, electricity_meter, ...).")
+@click.pass_context
+def sensors_list(ctx: click.Context, kind: str | None) -> None:
+    """Every sensor with its kind, unit and the asset it is attached to."""
+    table = _run(ctx, "sensors_latest", {"kind": kind}, read_only=True)
+    _print_table(table.select(["sensor_id", "kind", "unit_ucum", "asset_kind", "asset_id"]))
+
+
+@sensors.command("latest")
+@click.option("--kind", help="Only this kind.")
+@click.pass_context
+def sensors_latest(ctx: click.Context, kind: str | None) -> None:
+    """The latest value of each sensor and when it was read (UTC)."""
+    _print_table(
+        _run(ctx, "sensors_latest", {"kind": kind}, read_only=True).select(
+            ["sensor_id", "kind", "value", "unit_ucum", "time_utc"]
+        )
     )
 
 

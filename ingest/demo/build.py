@@ -54,6 +54,8 @@ def build_demo(
     """Generate the data into ``out/data`` and the twin into ``out/twin.duckdb``."""
     from ingest.gis_buildings import ingest_buildings
     from ingest.ifc import ingest_ifc
+    from ingest.reports import ingest_reports
+    from ingest.sensors import ingest_readings, ingest_sensor_registry
 
     say = progress or (lambda _msg: None)
     check_demo_arguments(out, size)
@@ -76,6 +78,14 @@ def build_demo(
             assert files.buildings is not None
             result.imports.append(ingest_buildings(twin, files.buildings).as_dict())
             result.seconds["gis_s"] = time.perf_counter() - step
+            step = time.perf_counter()
+            assert files.sensors is not None and files.readings is not None and files.requests is not None
+            say("importing sensors and readings")
+            result.imports.append(ingest_sensor_registry(twin, files.sensors).as_dict())
+            result.imports.append(ingest_readings(twin, files.readings, source="demo").as_dict())
+            say("importing citizen reports")
+            result.imports.append(ingest_reports(twin, files.requests, services_path=files.services).as_dict())
+            result.seconds["operations_s"] = time.perf_counter() - step
         os.replace(scratch, result.twin_path)
         Path(f"{result.twin_path}.wal").unlink(missing_ok=True)
     finally:

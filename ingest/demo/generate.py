@@ -46,6 +46,7 @@ class DemoFiles:
     size: str
     ifc: dict[str, Path] = field(default_factory=dict)
     specs: dict[str, BuildingSpec] = field(default_factory=dict)
+    building_ids: dict[str, str] = field(default_factory=dict)  # archetype key -> IfcBuilding GlobalId
     buildings: Path | None = None
     roads: Path | None = None
     water: Path | None = None
@@ -133,6 +134,7 @@ def write_demo_files(
             model.write(str(path))
             files.ifc[spec.key] = path
             files.specs[spec.key] = spec
+            files.building_ids[spec.key] = model.by_type("IfcBuilding")[0].GlobalId
             files.counts[f"ifc_elements_{spec.key}"] = sum(counts.by_class.values())
             if spec.key in ("office_1972", "school_2005"):
                 rooms += _room_sites(spec, model, "office" if spec.use == "office" else "school")
@@ -225,7 +227,7 @@ def _write_operations(files: DemoFiles, layers: DistrictLayers, rooms: list[Room
     road_names = layers.roads.column("NOM_1_G").to_pylist()
     roads = [(road_ids[i], float(rx[i]), float(ry[i]), road_names[i]) for i in _nearest(rx, ry, cx, cy, 18)]
 
-    ops = generate_operations(seed, rooms, meters, pressure, lights, pipes, roads)
+    ops = generate_operations(seed, rooms, meters, pressure, lights, pipes, roads, building_ids=files.building_ids)
     root = files.root
     (root / "sensors").mkdir()
     (root / "reports").mkdir()

@@ -82,8 +82,13 @@ def generate_operations(
     pipes_near: list[tuple[str, float, float]],
     roads: list[tuple[str, float, float, str]],
     crs: str = "EPSG:2154",
+    building_ids: dict[str, str] | None = None,
 ) -> OperationsData:
-    """Sensors, readings and reports for the given assets (positions in the twin CRS)."""
+    """Sensors, readings and reports for the given assets (positions in the twin CRS).
+
+    ``building_ids`` maps the archetype keys to the buildings' ids in the twin (their IFC GlobalIds), so that
+    meters are attached to their building; sensors on networks are left to be attached by position.
+    """
     rng = np.random.default_rng(seed)
     sensor_rows: list[dict[str, Any]] = []
     parts: list[tuple[str, np.ndarray, np.ndarray]] = []
@@ -101,6 +106,11 @@ def generate_operations(
         times: np.ndarray,
         values: np.ndarray,
     ) -> None:
+        if asset_kind == "building":
+            asset_id = (building_ids or {}).get(asset_id, asset_id)
+        elif asset_kind in ("network_node", "network_link", "streetlight"):
+            # Network ids are given by the network import; these sensors are attached by their position.
+            asset_kind = asset_id = None  # type: ignore[assignment]
         sensor_rows.append(
             {
                 "sensor_id": sid,
