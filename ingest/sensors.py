@@ -52,6 +52,7 @@ __all__ = [
     "REJECT_REASONS",
     "SENSOR_KINDS",
     "SensorIngestParams",
+    "append_readings",
     "ingest_readings",
     "ingest_sensor_registry",
     "read_csv_header",
@@ -559,6 +560,35 @@ def ingest_readings(
         record_import(cur, report, started_at)
         cur.execute("UPDATE rejected_readings SET import_id = ? WHERE import_id = -1", [report.import_id])
     return report
+
+
+def append_readings(
+    twin: Twin,
+    batch: pa.Table,
+    *,
+    source: str,
+    future_margin: dt.timedelta = DEFAULT_PARAMS.future_margin,
+) -> dict[str, int]:
+    """Readings held in memory (a live feed, an MQTT message batch) through the same checks and writes as a file.
+
+    ``batch`` has the long layout: ``sensor_id``, ``time_utc`` (UTC) and ``value`` (and optionally ``unit_ucum``).
+    Bad rows go to ``rejected_readings`` labelled with ``source``; hourly roll-ups and latest values move in the
+    same transaction. No import-log row: a stream is not a file import. Returns the counts of the batch.
+    """
+    if batch.num_rows == 0:
+        return {"rows": 0, "readings": 0, "rejected": 0}
+    started_at = now_utc()
+    label = Path(source)
+    batch = batch.append_column("__twin_row", pa.array(np.arange(batch.num_rows, dtype=np.int64)))
+    with twin.read() as rcur, _registered(rcur, "__twin_batch", batch):
+        src = _plan_source(rcur, label, False, "long", None, None)
+        _check_time_column(src, label)
+    staged = _validated_sql(src, None, started_at + future_margin)
+    report = ImportReport(kind="readings-stream", file_path=source, sha256="")
+    with twin.write() as cur, _registered(cur, "__twin_batch", batch):
+        counts = _write_batch(cur, staged, source, started_at, report)
+        cur.execute("UPDATE rejected_readings SET import_id = NULL WHERE import_id = -1")
+    return counts
 
 
 def _check_timezone(twin: Twin, timezone: str | None, file: Path) -> None:

@@ -499,7 +499,35 @@ def demo(seed: int, size: str, out_dir: str, no_serve: bool) -> None:
     out.print(f"It holds {rows}.", soft_wrap=True)
     out.print(f'Explore it: twin --twin {result.twin_path} info | sql "SELECT ..."', soft_wrap=True)
     if not no_serve:
-        out.print("(The dashboard is not built yet: twin serve will show this twin once it is.)")
+        out.print("The dashboard is not built yet: serving the twin with its live feed instead.")
+        _serve(str(result.twin_path), "127.0.0.1", 0, 5.0)
+
+
+def _serve(path: str, host: str, api_port: int, live_feed_s: float | None) -> None:
+    owner = find_owner(path)
+    if owner is not None:
+        raise TwinError(f"{path} is already served by PID {owner.pid} on {owner.url}", "stop that process first")
+    stop = threading.Event()
+    with Twin(path, create=False) as twin:
+        api = LocalApi(twin, COMMANDS, host=host, port=api_port).start()
+        feed = None
+        if live_feed_s:
+            from ingest.demo.live import LiveFeed
+
+            feed = LiveFeed(twin, interval_s=live_feed_s).start()
+        previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            out.print(f"Serving [bold]{path}[/]; local API on {api.owner.url} (Ctrl+C to stop).", soft_wrap=True)
+            if feed is not None:
+                out.print(f"Live feed: new readings for {len(feed._ids)} sensors every {live_feed_s:g} s.")
+            stop.wait()
+        finally:
+            if feed is not None:
+                feed.stop()
+            api.stop()
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+    out.print("Stopped.")
 
 
 @cli.command()
@@ -507,25 +535,18 @@ def demo(seed: int, size: str, out_dir: str, no_serve: bool) -> None:
 @click.option(
     "--api-port", type=int, default=0, show_default=True, help="Port of the local API (0: any free one)."
 )
+@click.option(
+    "--live-demo",
+    "live_feed_s",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help="Feed the twin's sensors with simulated live readings every SECONDS (demo).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, api_port: int) -> None:
+def serve(ctx: click.Context, host: str, api_port: int, live_feed_s: float | None) -> None:
     """Own the twin file and serve it: other `twin` commands are sent here while it runs."""
-    path = _twin_path(ctx)
-    owner = find_owner(path)
-    if owner is not None:
-        raise TwinError(f"{path} is already served by PID {owner.pid} on {owner.url}", "stop that process first")
-    stop = threading.Event()
-    with Twin(path, create=False) as twin:
-        api = LocalApi(twin, COMMANDS, host=host, port=api_port).start()
-        previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            out.print(f"Serving [bold]{path}[/]; local API on {api.owner.url} (Ctrl+C to stop).")
-            stop.wait()
-        finally:
-            api.stop()
-            for s, handler in previous.items():
-                signal.signal(s, handler)
-    out.print("Stopped.")
+    _serve(_twin_path(ctx), host, api_port, live_feed_s)
 
 
 def main(argv: list[str] | None = None) -> Any:

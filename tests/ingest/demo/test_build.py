@@ -29,7 +29,24 @@ def test_the_demo_twin_holds_the_ifc_buildings_and_the_district_footprints(demo_
         assert rows == [{"source": "gis", "n": 567, "linked": 10}, {"source": "ifc", "n": 10, "linked": 0}]
         assert twin.crs == "EPSG:2154"
         kinds = twin.query("SELECT kind, count(*) AS n FROM imports GROUP BY 1 ORDER BY 1").to_pylist()
-        assert kinds == [{"kind": "buildings", "n": 1}, {"kind": "ifc", "n": 10}]
+        assert {k["kind"]: k["n"] for k in kinds} == {
+            "buildings": 1,
+            "ifc": 10,
+            "readings": 1,
+            "reports": 1,
+            "sensors": 1,
+        }
+        assert twin.query("SELECT count(*) FROM readings").column(0)[0].as_py() == 532_008
+        assert twin.query("SELECT count(*) FROM reports").column(0)[0].as_py() == 50
+        meters = (
+            twin.query(
+                "SELECT count(*) FROM sensors s JOIN buildings b ON s.asset_id = b.building_id "
+                "WHERE s.kind LIKE '%meter'"
+            )
+            .column(0)[0]
+            .as_py()
+        )
+        assert meters == 11, "every meter is attached to its IFC building"
         facts = twin.query("SELECT count(*) FROM building_facts WHERE depth_m > 0").column(0)[0].as_py()
         assert facts == 10
 
@@ -78,3 +95,29 @@ def test_a_failed_demo_leaves_no_broken_twin_and_keeps_the_previous_one(
         demo_build.build_demo(out, seed=42)
     assert previous.read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == ["data", "twin.duckdb"], "no scratch file left"
+
+
+def test_the_live_feed_adds_one_checked_reading_per_sensor(demo_twin: Path, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from ingest.demo.live import LiveFeed
+
+    copy = tmp_path / "live.duckdb"
+    copy.write_bytes(demo_twin.read_bytes())
+    with Twin(copy) as twin:
+        before = twin.query("SELECT count(*) FROM readings").column(0)[0].as_py()
+        now = dt.datetime(2026, 11, 16, 20, 30)  # a Monday evening in the past: lights on
+        counts = LiveFeed(twin, interval_s=5.0, seed=1).step(now)
+        assert counts["readings"] == 216 and counts["rejected"] == 0
+        assert twin.query("SELECT count(*) FROM readings").column(0)[0].as_py() == before + 216
+        latest = twin.query("SELECT min(time_utc) AS t FROM sensor_latest").column(0)[0].as_py()
+        assert latest == now
+        lights = (
+            twin.query(
+                "SELECT DISTINCT l.value FROM sensor_latest l JOIN sensors s USING (sensor_id) "
+                "WHERE s.kind = 'streetlight_status'"
+            )
+            .column(0)
+            .to_pylist()
+        )
+        assert lights == [1.0]
