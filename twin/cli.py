@@ -92,7 +92,44 @@ def _sensors_latest(twin: Twin, kind: str | None = None) -> pa.Table:
     )
 
 
+def _ingest_network(
+    twin: Twin,
+    path: str,
+    kind: str,
+    crs: str | None = None,
+    origin: str | None = None,
+    layer: str | None = None,
+    snap_m: float = 0.5,
+    network_id: str | None = None,
+    encoding: str | None = None,
+) -> dict[str, Any]:
+    from ingest.networks import ingest_network
+
+    return ingest_network(
+        twin,
+        path,
+        kind=kind,
+        crs=crs,
+        origin=origin,
+        layer=layer,
+        snap_m=snap_m,
+        network_id=network_id,
+        encoding=encoding,
+    ).as_dict()
+
+
+def _network_connect(twin: Twin, max_distance_m: float = 100.0, kinds: list[str] | None = None) -> dict[str, Any]:
+    from networks.service import connect_buildings
+
+    report = connect_buildings(twin, max_distance_m=max_distance_m, kinds=tuple(kinds) if kinds else None)
+    data = dict(report.as_dict())
+    data["unconnected_ids"] = {k: v[:20] for k, v in report.unconnected.items()}
+    return data
+
+
 COMMANDS: dict[str, Command] = {
+    "ingest_network": _ingest_network,
+    "network_connect": _network_connect,
     "ingest_sensors": _ingest_sensors,
     "ingest_reports": _ingest_reports,
     "sensors_latest": _sensors_latest,
@@ -414,6 +451,82 @@ def ingest_reports_command(ctx: click.Context, file: str, services: str | None) 
         "ingest_reports",
         {"path": str(Path(file).resolve()), "services": str(Path(services).resolve()) if services else None},
     )
+
+
+@ingest.command("network")
+@click.argument("file")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(["water", "power", "heat", "gas", "lighting", "road"]),
+    help="What the network carries.",
+)
+@click.option("--crs", metavar="EPSG:n", help="CRS of the file's coordinates when it declares none (EPANET).")
+@click.option("--origin", metavar="X,Y", help="Twin-CRS point where the file's 0,0 lies (EPANET in local metres).")
+@click.option("--layer", help="Layer of a multi-layer file.")
+@click.option("--snap-m", type=float, default=0.5, show_default=True, help="Line ends closer than this meet.")
+@click.option("--network-id", help="Id of the network (default KIND:FILE-STEM).")
+@click.option("--encoding", help="Text encoding of the attributes when the file does not say (e.g. latin1).")
+@click.pass_context
+def ingest_network_command(
+    ctx: click.Context,
+    file: str,
+    kind: str,
+    crs: str | None,
+    origin: str | None,
+    layer: str | None,
+    snap_m: float,
+    network_id: str | None,
+    encoding: str | None,
+) -> None:
+    """A utility network: GIS lines and points, EPANET .inp, pandapower or pandapipes JSON, street-light points."""
+    _run_ingest(
+        ctx,
+        "ingest_network",
+        {
+            "path": str(Path(file).resolve()),
+            "kind": kind,
+            "crs": crs,
+            "origin": origin,
+            "layer": layer,
+            "snap_m": snap_m,
+            "network_id": network_id,
+            "encoding": encoding,
+        },
+    )
+
+
+@cli.group()
+def network() -> None:
+    """Networks of the twin: service connections of the buildings."""
+
+
+@network.command("connect")
+@click.option(
+    "--max-distance-m",
+    type=float,
+    default=100.0,
+    show_default=True,
+    help="A building further than this from every node of a network is left unconnected.",
+)
+@click.option(
+    "--kind", "kinds", multiple=True, help="Only these kinds (repeatable); default water, power, heat, gas."
+)
+@click.pass_context
+def network_connect(ctx: click.Context, max_distance_m: float, kinds: tuple[str, ...]) -> None:
+    """Link every building to the nearest service node of each network, and list those left unconnected."""
+    data = _run(ctx, "network_connect", {"max_distance_m": max_distance_m, "kinds": list(kinds) or None})
+    for kind, n in data["connected"].items():
+        left = data["unconnected"].get(kind, 0)
+        out.print(
+            f"{kind}: {n:,} buildings connected (mean {data['mean_distance_m'].get(kind, 0):.1f} m), "
+            f"{left:,} unconnected",
+            soft_wrap=True,
+        )
+        if left:
+            out.print("  e.g. " + ", ".join(data["unconnected_ids"][kind][:10]), soft_wrap=True)
+    if data["skipped_kinds"]:
+        out.print(f"No network of kind: {', '.join(data['skipped_kinds'])}")
 
 
 @cli.group()

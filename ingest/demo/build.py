@@ -28,6 +28,7 @@ class DemoResult:
     files: DemoFiles
     seconds: dict[str, float] = field(default_factory=dict)
     imports: list[dict[str, object]] = field(default_factory=list)
+    service: dict[str, object] = field(default_factory=dict)
 
 
 def check_demo_arguments(out: Path, size: str) -> None:
@@ -54,6 +55,7 @@ def build_demo(
     """Generate the data into ``out/data`` and the twin into ``out/twin.duckdb``."""
     from ingest.gis_buildings import ingest_buildings
     from ingest.ifc import ingest_ifc
+    from ingest.networks import ingest_network
     from ingest.reports import ingest_reports
     from ingest.sensors import ingest_readings, ingest_sensor_registry
 
@@ -78,6 +80,21 @@ def build_demo(
             assert files.buildings is not None
             result.imports.append(ingest_buildings(twin, files.buildings).as_dict())
             result.seconds["gis_s"] = time.perf_counter() - step
+            step = time.perf_counter()
+            assert files.water and files.power and files.streetlights and files.roads
+            for path, kind in (
+                (files.water, "water"),
+                (files.power, "power"),
+                (files.streetlights, "lighting"),
+                (files.roads, "road"),
+            ):
+                say(f"importing the {kind} network")
+                result.imports.append(ingest_network(twin, path, kind=kind).as_dict())
+            say("connecting buildings to the networks")
+            from networks.service import connect_buildings
+
+            result.service = connect_buildings(twin).as_dict()
+            result.seconds["networks_s"] = time.perf_counter() - step
             step = time.perf_counter()
             assert files.sensors is not None and files.readings is not None and files.requests is not None
             say("importing sensors and readings")
