@@ -32,10 +32,17 @@ def test_the_demo_twin_holds_the_ifc_buildings_and_the_district_footprints(demo_
         assert {k["kind"]: k["n"] for k in kinds} == {
             "buildings": 1,
             "ifc": 10,
+            "network": 4,
             "readings": 1,
             "reports": 1,
             "sensors": 1,
         }
+        networks = twin.query("SELECT kind FROM networks ORDER BY 1").column(0).to_pylist()
+        assert networks == ["lighting", "power", "road", "water"]
+        assert twin.query("SELECT count(*) FROM sensors WHERE asset_id IS NULL").column(0)[0].as_py() == 0
+        assert twin.query("SELECT count(*) FROM reports WHERE asset_id IS NULL").column(0)[0].as_py() == 0
+        served = twin.query("SELECT count(DISTINCT building_id) FROM service_connections").column(0)[0].as_py()
+        assert served >= 570, "nearly every building is connected to water and power"
         assert twin.query("SELECT count(*) FROM readings").column(0)[0].as_py() == 532_008
         assert twin.query("SELECT count(*) FROM reports").column(0)[0].as_py() == 50
         meters = (
