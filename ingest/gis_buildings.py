@@ -13,7 +13,6 @@ BD TOPO v3 (IGN) is read without options: its shapefile field names (``ID``, ``H
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -26,14 +25,28 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyogrio
 import shapely
-from pyogrio.errors import DataLayerError, DataSourceError
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError as ProjCRSError
 
-from ingest.cityjson import is_cityjson, load_json, read_cityjson
-from twin.errors import CrsError, TwinError
+from ingest.cityjson import is_cityjson, read_cityjson
+from ingest.vector import (
+    geometry_column as _geometry_column,
+)
+from ingest.vector import (
+    list_layers as _list_layers,
+)
+from ingest.vector import (
+    read_arrow as _read_arrow,
+)
+from ingest.vector import (
+    sha256 as _sha256,
+)
+from ingest.vector import (
+    text_is_utf8 as _text_is_utf8,
+)
+from ingest.vector import (
+    transformer as _transformer,
+)
+from twin.errors import TwinError
 from twin.imports import ImportReport, now_utc, record_import, require_file
 from twin.store import Twin
 
@@ -398,18 +411,6 @@ def _read_vector(file: Path, layer: str | None, encoding: str | None) -> _Source
     return _Source("gis", ref, fields, geometries, meta.get("crs"), raw, warnings=warnings)
 
 
-def _list_layers(file: Path) -> np.ndarray:
-    try:
-        return pyogrio.list_layers(file)
-    except DataSourceError as exc:
-        if file.suffix.lower() in {".json", ".geojson"}:
-            load_json(file)  # a damaged GeoJSON: name the line where it breaks
-        raise TwinError(
-            f"{file} is not a GIS file that can be read ({exc})".replace("\n", " "),
-            "give a Shapefile (.shp), GeoPackage (.gpkg), GeoJSON or CityJSON file",
-        ) from exc
-
-
 def _choose_layer(file: Path, layers: np.ndarray, layer: str | None) -> str:
     names = [str(n) for n, _ in layers]
     if layer is not None:
@@ -425,41 +426,6 @@ def _choose_layer(file: Path, layers: np.ndarray, layer: str | None) -> str:
         f"{file} has {len(names)} layers and it is not clear which holds the buildings",
         f"choose one with --layer: {', '.join(names)}",
     )
-
-
-def _read_arrow(file: Path, layer: str, encoding: str | None) -> tuple[dict[str, Any], pa.Table]:
-    try:
-        meta, table = pyogrio.read_arrow(file, layer=layer, encoding=encoding)
-    except DataLayerError as exc:
-        raise TwinError(f"{file}: layer '{layer}' cannot be read ({exc})", "check the layer name") from exc
-    except DataSourceError as exc:
-        raise TwinError(f"{file} cannot be read as a GIS file ({exc})", "check the file is complete") from exc
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise TwinError(
-            f"{file}: the attributes cannot be decoded as {encoding} ({exc})", "give the right encoding"
-        ) from exc
-    return meta, table
-
-
-def _text_is_utf8(table: pa.Table) -> bool:
-    """False when a text column holds bytes that are not UTF-8, or replacement characters (U+FFFD)."""
-    for column in table.columns:
-        if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-            continue
-        try:
-            column.validate(full=True)
-        except pa.ArrowInvalid:
-            return False
-        if pc.any(pc.match_substring(column, "\ufffd")).as_py():
-            return False
-    return True
-
-
-def _geometry_column(table: pa.Table) -> str | None:
-    for f in table.schema:
-        if (f.metadata or {}).get(b"ARROW:extension:name") == b"geoarrow.wkb":
-            return str(f.name)
-    return None
 
 
 # ---------------------------------------------------------------------------------------------------- preparing
@@ -664,58 +630,6 @@ def _count_uses(counts: dict[str, int], uses: pa.ChunkedArray) -> None:
         key = f"use_{item['values']}" if item["values"] is not None else "use_unknown"
         counts[key] = int(item["counts"])
     counts.setdefault("use_unknown", 0)
-
-
-def _transformer(file: Path, declared: str | None, given: str | None, target: str) -> Transformer | None:
-    """The transform from the file's CRS into the twin's (None when they are the same)."""
-    try:
-        given_crs = (
-            CRS.from_user_input(f"EPSG:{given}" if given and given.strip().isdigit() else given) if given else None
-        )
-    except ProjCRSError as exc:
-        raise CrsError(f"unknown CRS '{given}' given for {file}", "use an EPSG code such as EPSG:2154") from exc
-    declared_crs = CRS.from_user_input(declared) if declared else None
-    if declared_crs is None and given_crs is None:
-        raise CrsError(
-            f"{file} does not declare its CRS",
-            "give it with --crs EPSG:n (e.g. --crs EPSG:2154 for Lambert-93), or add a .prj / referenceSystem",
-        )
-    if declared_crs is not None and given_crs is not None and not _same_crs(declared_crs, given_crs):
-        raise CrsError(
-            f"{file} declares {_name(declared_crs)} but --crs says {_name(given_crs)}",
-            "drop --crs to use the file's CRS, or fix the file",
-        )
-    source = declared_crs or given_crs
-    assert source is not None
-    target_crs = CRS.from_user_input(target)
-    if _same_crs(source, target_crs):
-        return None
-    return Transformer.from_crs(source, target_crs, always_xy=True)
-
-
-def _same_crs(a: CRS, b: CRS) -> bool:
-    if a.equals(b, ignore_axis_order=True):
-        return True
-    code_a, code_b = a.to_epsg(min_confidence=70), b.to_epsg(min_confidence=70)
-    return code_a is not None and code_a == code_b
-
-
-def _name(crs: CRS) -> str:
-    authority = crs.to_authority(min_confidence=70)
-    return f"{authority[0]}:{authority[1]} ({crs.name})" if authority else crs.name
-
-
-def _sha256(file: Path) -> str:
-    """SHA-256 of the file; for a Shapefile, of its .shp, .shx, .dbf, .prj and .cpg together (attributes too)."""
-    members = [file]
-    if file.suffix.lower() == ".shp":
-        members = [p for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg") if (p := file.with_suffix(ext)).exists()]
-    digest = hashlib.sha256()
-    for member in members:
-        with member.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------------- writing

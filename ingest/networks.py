@@ -35,14 +35,26 @@ from pyproj import CRS, Transformer
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ingest.gis_buildings import (
-    _geometry_column,
-    _list_layers,
-    _read_arrow,
-    _same_crs,
-    _sha256,
-    _text_is_utf8,
-    _transformer,
+from ingest.vector import (
+    geometry_column as _geometry_column,
+)
+from ingest.vector import (
+    list_layers as _list_layers,
+)
+from ingest.vector import (
+    read_arrow as _read_arrow,
+)
+from ingest.vector import (
+    same_crs as _same_crs,
+)
+from ingest.vector import (
+    sha256 as _sha256,
+)
+from ingest.vector import (
+    text_is_utf8 as _text_is_utf8,
+)
+from ingest.vector import (
+    transformer as _transformer,
 )
 from twin.errors import CrsError, TwinError
 from twin.imports import ImportReport, now_utc, record_import, require_file
