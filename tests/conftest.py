@@ -9,10 +9,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from twin import Twin
+
+if TYPE_CHECKING:
+    from ingest.demo.generate import DemoFiles
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("TWIN_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -24,6 +28,14 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data {path} is not here (it sits beside the project root in the team's workspace)")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_files(tmp_path_factory: pytest.TempPathFactory) -> DemoFiles:
+    """The demo district's files for seed 42, generated once per session (read-only for the tests)."""
+    from ingest.demo.generate import write_demo_files
+
+    return write_demo_files(tmp_path_factory.getbasetemp() / "demo-seed-42", seed=42)
 
 
 @pytest.fixture
@@ -58,6 +70,9 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0, what: str =
 HOLD_TWIN = """
 import sys, time
 from twin import Twin
+
+if TYPE_CHECKING:
+    from ingest.demo.generate import DemoFiles
 t = Twin(sys.argv[1])
 print('ready', flush=True)
 time.sleep(60)

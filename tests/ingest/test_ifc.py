@@ -13,7 +13,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from ingest.demo.generate import DemoFiles, write_demo_files
+from ingest.demo.generate import DemoFiles
 from ingest.ifc import IfcIngestOptions, ingest_ifc
 from ingest.ifc_geometry import triangulate
 from ingest.ifc_georef import georeference
@@ -164,8 +164,8 @@ def test_examplehom_u_values_are_computed_from_material_layers(tmp_path: Path) -
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoFiles, Twin]:
-    files = write_demo_files(tmp_path_factory.mktemp("demo"), seed=42)
+def demo(demo_files: DemoFiles, tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoFiles, Twin]:
+    files = demo_files
     twin = Twin(tmp_path_factory.mktemp("demo-twin") / "twin.duckdb")
     for path in files.ifc.values():
         ingest_ifc(twin, path)

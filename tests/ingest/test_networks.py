@@ -14,7 +14,7 @@ import pyogrio
 import pytest
 import shapely
 
-from ingest.demo.generate import DemoFiles, write_demo_files
+from ingest.demo.generate import DemoFiles
 from ingest.networks import ingest_network, snap_endpoints
 from ingest.pandapower_net import detect_axis_order
 from ingest.streetlights import LAMP_TYPES, LampType, decode_lamp_types
@@ -26,8 +26,8 @@ X0, Y0 = 651000.0, 6862000.0
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoFiles]:
-    yield write_demo_files(tmp_path_factory.mktemp("demo"), seed=42)
+def demo(demo_files: DemoFiles) -> Iterator[DemoFiles]:
+    yield demo_files
 
 
 def count(twin: Twin, sql: str, params: list[Any] | None = None) -> int:

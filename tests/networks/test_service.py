@@ -11,7 +11,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.demo.generate import DemoFiles, write_demo_files
+from ingest.demo.generate import DemoFiles
 from ingest.gis_buildings import ingest_buildings
 from ingest.networks import ingest_network
 from networks.service import NOT_SERVICE_POINTS, connect_buildings, nearest_service_points
@@ -20,8 +20,8 @@ from twin.errors import TwinError
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoFiles]:
-    yield write_demo_files(tmp_path_factory.mktemp("demo"), seed=42)
+def demo(demo_files: DemoFiles) -> Iterator[DemoFiles]:
+    yield demo_files
 
 
 @pytest.fixture

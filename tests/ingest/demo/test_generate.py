@@ -19,8 +19,8 @@ from ingest.demo.generate import DemoFiles, write_demo_files
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoFiles:
-    return write_demo_files(tmp_path_factory.mktemp("demo"), seed=42)
+def demo(demo_files: DemoFiles) -> DemoFiles:
+    return demo_files
 
 
 def test_the_same_seed_writes_byte_identical_files_and_another_seed_does_not(
