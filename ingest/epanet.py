@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import shapely
 
-from ingest.networks import NetworkData
+from ingest.network_data import NetworkData
 from twin.errors import TwinError
 
 __all__ = ["read_epanet"]

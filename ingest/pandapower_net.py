@@ -23,7 +23,7 @@ import pyarrow as pa
 import shapely
 from pyproj import CRS, Geod
 
-from ingest.networks import NetworkData
+from ingest.network_data import NetworkData
 from twin.errors import CrsError, TwinError
 
 __all__ = ["detect_axis_order", "read_pandapipes", "read_pandapower"]

@@ -22,10 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from ingest.networks import NetworkData, empty_links
+from ingest.network_data import NetworkData, empty_links
 
 if TYPE_CHECKING:
-    from ingest.networks import Layer
+    from ingest.network_data import Layer
 
 __all__ = ["LAMP_TYPES", "LUMINAIRE_TYPES", "TECHNOLOGIES", "LampType", "decode_lamp_types", "read_streetlights"]
 
