@@ -70,9 +70,6 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0, what: str =
 HOLD_TWIN = """
 import sys, time
 from twin import Twin
-
-if TYPE_CHECKING:
-    from ingest.demo.generate import DemoFiles
 t = Twin(sys.argv[1])
 print('ready', flush=True)
 time.sleep(60)

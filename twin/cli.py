@@ -8,6 +8,7 @@ it over the local API, otherwise the file is opened here. The user never meets D
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -127,7 +128,94 @@ def _network_connect(twin: Twin, max_distance_m: float = 100.0, kinds: list[str]
     return data
 
 
+def _network_check(
+    twin: Twin,
+    kind: str,
+    network_id: str | None = None,
+    min_pressure_m: float | None = None,
+    velocity_limit_m_s: float | None = None,
+    max_loading_percent: float | None = None,
+) -> list[dict[str, Any]]:
+    from networks.capacity import PowerCheckParams, WaterCheckParams, power_check, water_check
+
+    ids = (
+        [network_id]
+        if network_id
+        else twin.query("SELECT network_id FROM networks WHERE kind = ? ORDER BY 1", [kind]).column(0).to_pylist()
+    )
+    if not ids:
+        raise TwinError(f"no {kind} network in the twin", "import one with twin ingest network FILE --kind ...")
+    results = []
+    for nid in ids:
+        if kind == "water":
+            water = WaterCheckParams()
+            params = WaterCheckParams(
+                min_pressure_m=min_pressure_m if min_pressure_m is not None else water.min_pressure_m,
+                velocity_limit_m_s=velocity_limit_m_s
+                if velocity_limit_m_s is not None
+                else water.velocity_limit_m_s,
+            )
+            nodes, links = water_check(twin, nid, params)
+        elif kind == "power":
+            power = PowerCheckParams()
+            nodes, links = power_check(
+                twin,
+                nid,
+                PowerCheckParams(
+                    max_loading_percent=max_loading_percent
+                    if max_loading_percent is not None
+                    else power.max_loading_percent
+                ),
+            )
+        else:
+            raise TwinError(f"no capacity check for {kind} networks yet", "use --kind water or power")
+        node_flags = [f for f in nodes.column("flag").to_pylist() if f not in ("ok", "not_judged")]
+        link_flags = [f for f in links.column("flag").to_pylist() if f not in ("ok", "not_judged", "closed")]
+        results.append(
+            {
+                "network_id": nid,
+                "nodes": nodes.num_rows,
+                "links": links.num_rows,
+                "node_flags": {f: node_flags.count(f) for f in sorted(set(node_flags))},
+                "link_flags": {f: link_flags.count(f) for f in sorted(set(link_flags))},
+            }
+        )
+    return results
+
+
+def _network_failure(twin: Twin, link_id: str) -> dict[str, Any]:
+    from networks.failure import failure_impact
+
+    found = twin.query("SELECT network_id FROM network_links WHERE link_id = ?", [link_id]).column(0).to_pylist()
+    if not found:
+        raise TwinError(
+            f"no link '{link_id}' in the twin", 'list them with twin sql "SELECT link_id FROM network_links"'
+        )
+    impact = failure_impact(twin, found[0], link_id)
+    return {
+        "network_id": found[0],
+        "link_id": link_id,
+        "nodes_cut": len(impact.nodes_cut),
+        "buildings": impact.buildings.to_pylist(),
+    }
+
+
+def _network_critical(twin: Twin, kind: str, top: int = 10) -> list[dict[str, Any]]:
+    from networks.failure import n1_ranking
+
+    rows = []
+    for nid in (
+        twin.query("SELECT network_id FROM networks WHERE kind = ? ORDER BY 1", [kind]).column(0).to_pylist()
+    ):
+        table = n1_ranking(twin, nid)
+        rows += [{"network_id": nid, **r} for r in table.slice(0, top).to_pylist()]
+    return rows
+
+
 COMMANDS: dict[str, Command] = {
+    "network_check": _network_check,
+    "network_failure": _network_failure,
+    "network_critical": _network_critical,
     "ingest_network": _ingest_network,
     "network_connect": _network_connect,
     "ingest_sensors": _ingest_sensors,
@@ -163,6 +251,18 @@ class _TwinGroup(click.Group):
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             raise TwinCliError(TwinError(f"database: {first}", "run `twin info` to check the twin")) from exc
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("TWIN_DEBUG"):
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise TwinCliError(
+                TwinError(
+                    f"unexpected {type(exc).__name__}: {first}",
+                    "this is a bug in twin: set TWIN_DEBUG=1 to see where, and report it with the command you ran",
+                )
+            ) from exc
 
 
 def _twin_path(ctx: click.Context) -> str:
@@ -529,6 +629,67 @@ def network_connect(ctx: click.Context, max_distance_m: float, kinds: tuple[str,
         out.print(f"No network of kind: {', '.join(data['skipped_kinds'])}")
 
 
+@network.command("check")
+@click.option("--kind", type=click.Choice(["water", "power"]), required=True)
+@click.option("--network", "network_id", help="One network id (default: every network of the kind).")
+@click.option("--min-pressure-m", type=float, help="Minimum service pressure (water), m of head.")
+@click.option("--velocity-limit-m-s", type=float, help="Velocity limit per pipe (water), m/s.")
+@click.option("--max-loading-percent", type=float, help="Loading limit of lines and transformers (power), %.")
+@click.pass_context
+def network_check(
+    ctx: click.Context,
+    kind: str,
+    network_id: str | None,
+    min_pressure_m: float | None,
+    velocity_limit_m_s: float | None,
+    max_loading_percent: float | None,
+) -> None:
+    """Does the network cope? Water: EPANET (wntr) with the buildings' demand added; power: pandapower load flow.
+    Results (pressure, velocity, loading, voltage, flags) go to the res_network_* tables."""
+    results = _run(
+        ctx,
+        "network_check",
+        {
+            "kind": kind,
+            "network_id": network_id,
+            "min_pressure_m": min_pressure_m,
+            "velocity_limit_m_s": velocity_limit_m_s,
+            "max_loading_percent": max_loading_percent,
+        },
+    )
+    for r in results:
+        flags = (
+            ", ".join(f"{n} {f}" for f, n in {**r["node_flags"], **r["link_flags"]}.items()) or "nothing flagged"
+        )
+        out.print(f"{r['network_id']}: {r['nodes']:,} nodes, {r['links']:,} links: {flags}", soft_wrap=True)
+
+
+@network.command("failure")
+@click.argument("link_id")
+@click.pass_context
+def network_failure(ctx: click.Context, link_id: str) -> None:
+    """The buildings (and residents) left without supply when LINK_ID fails."""
+    data = _run(ctx, "network_failure", {"link_id": link_id})
+    residents = sum(b.get("residents") or 0 for b in data["buildings"])
+    out.print(
+        f"{link_id}: {data['nodes_cut']} nodes and {len(data['buildings'])} buildings "
+        f"({residents:,.0f} residents) cut off.",
+        soft_wrap=True,
+    )
+    for b in data["buildings"][:50]:
+        out.print(f"  {b['building_id']} (node {b['node_id']})")
+
+
+@network.command("critical")
+@click.option("--kind", type=click.Choice(["water", "power", "heat", "gas"]), required=True)
+@click.option("--top", type=int, default=10, show_default=True)
+@click.pass_context
+def network_critical(ctx: click.Context, kind: str, top: int) -> None:
+    """N-1 ranking: each link removed in turn, the most critical first (stored in res_network_failures)."""
+    for r in _run(ctx, "network_critical", {"kind": kind, "top": top}):
+        out.print(f"{r['rank']:>4} {r['link_id']}: {r['buildings_cut']} buildings, {r['nodes_cut']} nodes cut")
+
+
 @cli.group()
 def sensors() -> None:
     """The sensor registry and the latest readings."""
@@ -616,7 +777,7 @@ def demo(seed: int, size: str, out_dir: str, no_serve: bool) -> None:
         _serve(str(result.twin_path), "127.0.0.1", 0, 5.0)
 
 
-def _serve(path: str, host: str, api_port: int, live_feed_s: float | None) -> None:
+def _serve(path: str, host: str, api_port: int, live_feed_s: float | None, mqtt: str | None = None) -> None:
     owner = find_owner(path)
     if owner is not None:
         raise TwinError(f"{path} is already served by PID {owner.pid} on {owner.url}", "stop that process first")
@@ -628,6 +789,20 @@ def _serve(path: str, host: str, api_port: int, live_feed_s: float | None) -> No
             from ingest.demo.live import LiveFeed
 
             feed = LiveFeed(twin, interval_s=live_feed_s).start()
+        subscriber = None
+        if mqtt:
+            from ingest.mqtt import DEFAULT_TOPIC, MqttSubscriber
+
+            broker, _, port = mqtt.partition(":")
+            subscriber = MqttSubscriber(
+                twin, host=broker, port=int(port or 1883), topic=DEFAULT_TOPIC, client_id="twin-serve"
+            )
+            subscriber.start()
+            out.print(
+                f"Live readings from MQTT {broker}:{port or 1883} topic {DEFAULT_TOPIC} (acknowledged "
+                "once committed).",
+                soft_wrap=True,
+            )
         previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             out.print(f"Serving [bold]{path}[/]; local API on {api.owner.url} (Ctrl+C to stop).", soft_wrap=True)
@@ -635,6 +810,8 @@ def _serve(path: str, host: str, api_port: int, live_feed_s: float | None) -> No
                 out.print(f"Live feed: new readings for {len(feed._ids)} sensors every {live_feed_s:g} s.")
             stop.wait()
         finally:
+            if subscriber is not None:
+                subscriber.stop()
             if feed is not None:
                 feed.stop()
             api.stop()
@@ -656,10 +833,15 @@ def _serve(path: str, host: str, api_port: int, live_feed_s: float | None) -> No
     metavar="SECONDS",
     help="Feed the twin's sensors with simulated live readings every SECONDS (demo).",
 )
+@click.option(
+    "--mqtt",
+    metavar="HOST[:PORT]",
+    help="Subscribe to an MQTT broker for live readings (topic twin/readings/#, JSON payloads).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, api_port: int, live_feed_s: float | None) -> None:
+def serve(ctx: click.Context, host: str, api_port: int, live_feed_s: float | None, mqtt: str | None) -> None:
     """Own the twin file and serve it: other `twin` commands are sent here while it runs."""
-    _serve(_twin_path(ctx), host, api_port, live_feed_s)
+    _serve(_twin_path(ctx), host, api_port, live_feed_s, mqtt)
 
 
 def main(argv: list[str] | None = None) -> Any:
