@@ -81,8 +81,8 @@ def peak_factor(mean_flow_l_s: float) -> float:
 
     Examples
     --------
-    >>> peak_factor(1.0), peak_factor(0.01), peak_factor(1e6)
-    (4.0, 4.0, 1.5)
+    >>> peak_factor(1.0), peak_factor(0.01), peak_factor(100.0)
+    (4.0, 4.0, 1.75)
     """
     if mean_flow_l_s <= 0:
         return 4.0
