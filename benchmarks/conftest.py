@@ -38,8 +38,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.section("throughput")
     baselines = {r["group"]: r["rate"] for r in rows if r["baseline"]}
     for r in rows:
-        line = f"{r['name']:<60} {r['rate']:>14,.0f} rows/s  (mean {r['mean_s']:.3f} s)"
+        rate = f"{r['rate']:>14,.0f} rows/s  " if r["rate"] >= 10 else ""
+        line = f"{r['name']:<60} {rate}(mean {r['mean_s']:.3f} s)"
         base = baselines.get(r["group"])
         if base and not r["baseline"]:
-            line += f"  ratio to bare: {r['rate'] / base:.2f}"
+            line += f"  rate ratio to bare: {r['rate'] / base:.2f} (time ratio {base / r['rate']:.2f})"
         terminalreporter.write_line(line)
