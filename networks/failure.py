@@ -21,6 +21,7 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
+from networks.topology import link_index_pairs
 from twin.errors import TwinError
 from twin.store import Twin
 
@@ -93,13 +94,7 @@ def network_graph(twin: Twin, network_id: str) -> NetworkGraph:
     )
     if nodes.num_rows == 0:
         raise TwinError(f"network '{network_id}' has no nodes in the twin", "see the networks table for the ids")
-    links = twin.query(
-        "WITH n AS (SELECT node_id, row_number() OVER (ORDER BY node_id) - 1 AS i FROM network_nodes "
-        "WHERE network_id = $id) "
-        "SELECT l.link_id, a.i AS f, b.i AS t FROM network_links l JOIN n a ON a.node_id = l.from_node "
-        "JOIN n b ON b.node_id = l.to_node WHERE l.network_id = $id ORDER BY l.link_id",
-        {"id": network_id},
-    )
+    links = link_index_pairs(twin, network_id)
     kinds = nodes.column("node_kind").to_pylist()
     attrs = nodes.column("attributes").to_pylist()
     source = np.array([_is_source(k, a) for k, a in zip(kinds, attrs, strict=True)], dtype=bool)

@@ -16,7 +16,7 @@ from scipy.sparse.csgraph import connected_components
 from twin.errors import TwinError
 from twin.store import Twin
 
-__all__ = ["Components", "components", "network_components"]
+__all__ = ["Components", "components", "link_index_pairs", "network_components"]
 
 
 def components(n_nodes: int, from_index: np.ndarray, to_index: np.ndarray) -> np.ndarray:
@@ -46,18 +46,26 @@ class Components:
     isolated_nodes: list[str]
 
 
+def link_index_pairs(twin: Twin, network_id: str) -> pa.Table:
+    """The links of one network as ``(link_id, f, t)``: ``f`` and ``t`` index their end nodes in node_id order.
+
+    The shape every graph algorithm here starts from (components, failure impact, N-1).
+    """
+    return twin.query(
+        "WITH n AS (SELECT node_id, row_number() OVER (ORDER BY node_id) - 1 AS i FROM network_nodes "
+        "WHERE network_id = $id) "
+        "SELECT l.link_id, a.i AS f, b.i AS t FROM network_links l JOIN n a ON a.node_id = l.from_node "
+        "JOIN n b ON b.node_id = l.to_node WHERE l.network_id = $id ORDER BY l.link_id",
+        {"id": network_id},
+    )
+
+
 def network_components(twin: Twin, network_id: str) -> Components:
     """Connected components of one network of the twin (component 0 is the largest)."""
     nodes = twin.query("SELECT node_id FROM network_nodes WHERE network_id = ? ORDER BY node_id", [network_id])
     if nodes.num_rows == 0:
         raise TwinError(f"network '{network_id}' has no nodes in the twin", "see the networks table for the ids")
-    links = twin.query(
-        "WITH n AS (SELECT node_id, row_number() OVER (ORDER BY node_id) - 1 AS i FROM network_nodes "
-        "WHERE network_id = $id) "
-        "SELECT a.i AS f, b.i AS t FROM network_links l JOIN n a ON a.node_id = l.from_node "
-        "JOIN n b ON b.node_id = l.to_node WHERE l.network_id = $id",
-        {"id": network_id},
-    )
+    links = link_index_pairs(twin, network_id)
     labels = components(
         nodes.num_rows,
         links.column("f").to_numpy().astype(np.int64),
