@@ -844,6 +844,16 @@ def serve(ctx: click.Context, host: str, api_port: int, live_feed_s: float | Non
     _serve(_twin_path(ctx), host, api_port, live_feed_s, mqtt)
 
 
+run = _run
+"""Run a named command of :data:`COMMANDS` here or in the owning ``twin serve`` (for twin.commands modules)."""
+print_report = _print_report
+"""Print an import report (for twin.commands modules)."""
+
+from twin.commands import register_all  # noqa: E402  (command modules use the helpers defined above)
+
+register_all(cli, COMMANDS)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
     return cli.main(args=argv, prog_name="twin")
