@@ -164,6 +164,8 @@ def read_cityjson(path: str | Path) -> CityJsonBuildings:
         lods.append(max(used, key=_lod_value) if used else None)
 
     footprints, height = _measure(flat, vertices, len(building_ids))
+    # A LoD0 footprint is flat: it says nothing of the height (unknown, not zero).
+    height[np.array([lod is not None and _lod_value(lod) < 1 for lod in lods], dtype=bool)] = np.nan
     return CityJsonBuildings(
         ids=building_ids,
         footprints=footprints,

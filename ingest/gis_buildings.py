@@ -9,6 +9,10 @@ BD TOPO v3 (IGN) is read without options: its shapefile field names (``ID``, ``H
 ``USAGE1``, ``NB_LOGTS``, ``DATE_APP``) and its GeoPackage names (``cleabs``, ``hauteur``, ``nombre_d_etages``,
 ``usage_1``, ``nombre_de_logements``, ``date_d_apparition``) are recognised; every source field is kept in
 ``buildings.attributes`` (e.g. ``MAT_MURS``). Other schemas are read through ``mapping``.
+
+The twin's own field names (``building_id``, ``height_m``, ``storeys_above_ground``, ``use``, ``dwellings``,
+``construction_year``, as ``twin export`` writes them) are recognised too: an exported layer comes back as the
+same buildings.
 """
 
 from __future__ import annotations
@@ -94,12 +98,13 @@ DEFAULT_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
         "gis": MappingProxyType(
             {
-                "id": ("ID", "cleabs"),
-                "height_m": ("HAUTEUR",),
-                "storeys": ("NB_ETAGES", "nombre_d_etages"),
-                "use": ("USAGE1", "usage_1"),
-                "dwellings": ("NB_LOGTS", "nombre_de_logements"),
-                "construction_year": ("DATE_APP", "date_d_apparition"),
+                "id": ("ID", "cleabs", "building_id"),
+                "name": ("name",),
+                "height_m": ("HAUTEUR", "height_m"),
+                "storeys": ("NB_ETAGES", "nombre_d_etages", "storeys_above_ground"),
+                "use": ("USAGE1", "usage_1", "use"),
+                "dwellings": ("NB_LOGTS", "nombre_de_logements", "dwellings"),
+                "construction_year": ("DATE_APP", "date_d_apparition", "construction_year"),
             }
         ),
         # CityGML / CityJSON Building attributes (CityJSON 2.0 section 4.3.1); the height comes from the geometry.
@@ -108,6 +113,8 @@ DEFAULT_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
                 "name": ("name",),
                 "storeys": ("storeysAboveGround",),
                 "construction_year": ("yearOfConstruction",),
+                "use": ("use",),  # the twin's own CityJSON export (twin.export.cityjson)
+                "dwellings": ("dwellings",),
             }
         ),
     }

@@ -38,6 +38,14 @@ def demo_files(tmp_path_factory: pytest.TempPathFactory) -> DemoFiles:
     return write_demo_files(tmp_path_factory.getbasetemp() / "demo-seed-42", seed=42)
 
 
+@pytest.fixture(scope="session")
+def demo_twin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo district's twin (seed 42), built once per session: open it read-only, or copy it to write."""
+    from ingest.demo.build import build_demo
+
+    return build_demo(tmp_path_factory.getbasetemp() / "demo-twin-seed-42", seed=42).twin_path
+
+
 @pytest.fixture
 def twin_path(tmp_path: Path) -> Path:
     """Path of a fresh twin file, created."""
