@@ -29,7 +29,6 @@ The scenarios engine calls :func:`assess` with its own measures and rules.
 
 from __future__ import annotations
 
-import itertools
 import json
 from dataclasses import dataclass
 
@@ -37,8 +36,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from buildings.reversibility_measures import Measures
-from buildings.reversibility_rules import CRITERIA, PathRule, Rules
+from buildings.reversibility_measures import TEXT, Measures
+from buildings.reversibility_rules import CRITERIA, CriterionRule, PathRule, Rules
 
 __all__ = [
     "CRITERIA_SCHEMA",
@@ -73,24 +72,24 @@ RESULT_SCHEMA = pa.schema(
 )
 CRITERIA_SCHEMA = pa.schema(
     [
-        ("building_id", pa.string()),
-        ("path", pa.string()),
-        ("storey_id", pa.string()),  # NULL: building level (for a per-storey criterion: the worst storey)
-        ("criterion", pa.string()),
-        ("label", pa.string()),
+        ("building_id", TEXT),
+        ("path", TEXT),
+        ("storey_id", TEXT),  # NULL: building level (for a per-storey criterion: the worst storey)
+        ("criterion", TEXT),
+        ("label", TEXT),
         ("value", pa.float64()),
-        ("unit", pa.string()),
+        ("unit", TEXT),
         ("threshold", pa.float64()),
         ("worst", pa.float64()),
         ("veto_threshold", pa.float64()),
-        ("source", pa.string()),
-        ("status", pa.string()),  # pass | fail | unknown
+        ("source", TEXT),
+        ("status", TEXT),  # pass | fail | unknown
         ("weight", pa.float64()),
         ("is_veto", pa.bool_()),  # the criterion can veto on this path
         ("vetoed", pa.bool_()),  # ... and it does here (NULL when unknown)
         ("fraction", pa.float64()),  # criterion score 0-1 (NULL when unknown)
-        ("evidence", pa.string()),
-        ("note", pa.string()),
+        ("evidence", TEXT),
+        ("note", TEXT),
     ]
 )
 
@@ -141,17 +140,6 @@ def criterion_scores(
     return fraction, passed, vetoed
 
 
-def _in_scope(storeys: pa.Table, scope: str) -> np.ndarray:
-    level = storeys["level_index"].to_numpy(zero_copy_only=False)
-    level = np.array([np.nan if v is None else v for v in level], float) if level.dtype == object else level
-    pseudo = np.isnan(level.astype(float))
-    if scope == "all":
-        return np.ones(storeys.num_rows, bool)
-    if scope == "ground":
-        return pseudo | (level == 0)
-    return pseudo | (level >= 0)
-
-
 def assess(
     measures: Measures,
     buildings: pa.Table,
@@ -188,16 +176,18 @@ def assess(
     names = list(rules.paths) if paths is None else paths
     for name in names:
         rules.path(name)  # unknown path -> TwinError
+    prep = _prepare(measures, buildings)
     results, criteria = [], []
-    uses = buildings["use"].to_pylist()
+    uses = np.array(buildings["use"].to_pylist(), dtype=object)
     for name in names:
         rule = rules.paths[name]
-        mask = np.array(
-            [force or "any" in rule.from_ or (u is not None and u in rule.from_) for u in uses], dtype=bool
-        )
+        if force or "any" in rule.from_:
+            mask = np.ones(len(uses), bool)
+        else:
+            mask = np.isin(uses, np.array(rule.from_, dtype=object))
         if not mask.any():
             continue
-        r, c = _assess_path(measures, buildings.filter(pa.array(mask)), rules, name, rule)
+        r, c = _assess_path(prep, buildings.filter(pa.array(mask)), mask, rules, name, rule)
         results.append(r)
         criteria.append(c)
     return Assessment(
@@ -206,32 +196,81 @@ def assess(
     )
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """The measures as integer codes, computed once per assessment (no string work per path)."""
+
+    crit: pa.Table
+    row_b: np.ndarray  # building index of each measure row (-1: not assessed)
+    row_s: np.ndarray  # storey index of each measure row (-1: building level)
+    code: np.ndarray  # index of the criterion in CRITERIA
+    values: np.ndarray
+    storeys: pa.Table
+    s_building: np.ndarray
+    s_level: np.ndarray  # NaN for a GIS pseudo-storey
+    s_levels: np.ndarray
+    s_area: np.ndarray
+
+
+def _index(values: pa.ChunkedArray | pa.Array, value_set: pa.Array) -> np.ndarray:
+    """Position of each value in ``value_set`` (-1 when absent or null); dictionaries are looked up once."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_dictionary(values.type):
+        table = _index(values.dictionary, value_set)
+        codes = np.asarray(pc.fill_null(values.indices, -1).to_numpy(zero_copy_only=False), np.int64)
+        return np.where(codes >= 0, table[np.maximum(codes, 0)] if len(table) else -1, -1)
+    found = pc.index_in(values, value_set=value_set)
+    return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _prepare(measures: Measures, buildings: pa.Table) -> _Prepared:
+    crit = measures.criteria
+    if any(column.num_chunks > 1 for column in crit.columns):
+        crit = crit.unify_dictionaries()
+    crit = crit.combine_chunks()
+    storeys = measures.storeys.combine_chunks()
+    ids = buildings["building_id"].combine_chunks()
+    level = pc.cast(storeys["level_index"], pa.float64()).fill_null(np.nan)
+    return _Prepared(
+        crit=crit,
+        row_b=_index(crit["building_id"], ids),
+        row_s=_index(crit["storey_id"], storeys["storey_id"].combine_chunks()),
+        code=_index(crit["criterion"], pa.array(list(CRITERIA), pa.string())),
+        values=crit["value"].to_numpy(zero_copy_only=False).astype(float),
+        storeys=storeys,
+        s_building=_index(storeys["building_id"], ids),
+        s_level=np.asarray(level.to_numpy(zero_copy_only=False), float),
+        s_levels=storeys["levels"].to_numpy(zero_copy_only=False).astype(float),
+        s_area=storeys["area_m2"].to_numpy(zero_copy_only=False).astype(float),
+    )
+
+
 def _assess_path(
-    measures: Measures, buildings: pa.Table, rules: Rules, name: str, rule: PathRule
+    prep: _Prepared, buildings: pa.Table, mask: np.ndarray, rules: Rules, name: str, rule: PathRule
 ) -> tuple[pa.Table, pa.Table]:
     p = rules.parameters
     ids = buildings["building_id"]
     nb = len(ids)
-    index = {b: i for i, b in enumerate(ids.to_pylist())}
-    crit = measures.criteria
-    keep = pc.is_in(crit["building_id"], value_set=ids.combine_chunks() if nb else pa.array([], pa.string()))
-    crit = crit.filter(keep)
-    crit = crit.filter(pc.is_in(crit["criterion"], value_set=pa.array(list(rule.criteria), pa.string())))
-    storeys = measures.storeys.filter(
-        pc.is_in(
-            measures.storeys["building_id"], value_set=ids.combine_chunks() if nb else pa.array([], pa.string())
-        )
-    )
-    storeys = storeys.filter(pa.array(_in_scope(storeys, rule.storeys))) if storeys.num_rows else storeys
-    s_index = {s: i for i, s in enumerate(storeys["storey_id"].to_pylist())}
-    ns = storeys.num_rows
-    s_building = np.array([index[b] for b in storeys["building_id"].to_pylist()], dtype=np.int64)
-    s_levels = storeys["levels"].to_numpy(zero_copy_only=False).astype(float)
-    s_area = storeys["area_m2"].to_numpy(zero_copy_only=False).astype(float)
+    local = np.cumsum(mask) - 1  # global building index -> index among the buildings of this path
+    codes = np.array([list(CRITERIA).index(k) for k in rule.criteria])
+    pseudo_all = np.isnan(prep.s_level)
+    if rule.storeys == "all":
+        scope = np.ones(len(pseudo_all), bool)
+    elif rule.storeys == "ground":
+        scope = pseudo_all | (prep.s_level == 0)
+    else:
+        scope = pseudo_all | (prep.s_level >= 0)
+    s_sel = np.flatnonzero((prep.s_building >= 0) & mask[np.maximum(prep.s_building, 0)] & scope)
+    s_local = np.full(len(pseudo_all), -1, np.int64)
+    s_local[s_sel] = np.arange(len(s_sel))
+    storeys = prep.storeys.take(pa.array(s_sel, pa.int64()))
+    ns = len(s_sel)
+    s_building = local[prep.s_building[s_sel]]
+    s_levels = prep.s_levels[s_sel]
+    s_area = prep.s_area[s_sel]
     if rule.storeys == "ground":  # a pseudo-storey (GIS) stands for all levels: keep one
-        pseudo = np.isnan(
-            np.array([np.nan if v is None else v for v in storeys["level_index"].to_pylist()], float)
-        )
+        pseudo = pseudo_all[s_sel]
         s_area = np.where(pseudo, s_area / np.maximum(s_levels, 1), s_area)
         s_levels = np.where(pseudo, 1.0, s_levels)
     # Area weights of the storeys within their building (fallback: levels when an area is unknown).
@@ -240,13 +279,15 @@ def _assess_path(
     s_weight = np.where(area_known_all[s_building], np.nan_to_num(s_area), s_levels)
     total_weight = np.bincount(s_building, s_weight, minlength=nb)
 
-    b_ids = crit["building_id"].to_pylist()
-    s_ids = crit["storey_id"].to_pylist()
-    names = crit["criterion"].to_pylist()
-    values = crit["value"].to_numpy(zero_copy_only=False).astype(float)
-    row_b = np.array([index[b] for b in b_ids], dtype=np.int64)
-    row_s = np.array([s_index.get(s, -1) if s is not None else -1 for s in s_ids], dtype=np.int64)
-    names_arr = np.array(names, dtype=object)
+    rows = np.flatnonzero((prep.row_b >= 0) & mask[np.maximum(prep.row_b, 0)] & np.isin(prep.code, codes))
+    crit = prep.crit.take(pa.array(rows, pa.int64()))
+    values = prep.values[rows]
+    row_b = local[prep.row_b[rows]]
+    row_s = np.where(prep.row_s[rows] >= 0, s_local[np.maximum(prep.row_s[rows], 0)], -1)
+    keys = list(rule.criteria)
+    path_pos = np.full(len(CRITERIA), -1, np.int64)
+    path_pos[codes] = np.arange(len(codes))
+    rk = path_pos[prep.code[rows]]  # position of each row's criterion among the path's criteria
 
     total_w = sum(c.weight for c in rule.criteria.values()) or 1.0
     low = np.zeros(nb)
@@ -258,29 +299,28 @@ def _assess_path(
     s_high = np.zeros(ns)
     s_veto = np.zeros(ns, bool)
     s_veto_unknown = np.zeros(ns, bool)
-    vetoes: list[list[dict[str, object]]] = [[] for _ in range(nb)]
-    storey_names = storeys["name"].to_pylist()
+    vetoes: dict[int, list[dict[str, object]]] = {}
 
     n_rows = crit.num_rows
     out_fraction = np.full(n_rows, np.nan)
-    out_status = np.full(n_rows, "unknown", dtype=object)
+    out_status = np.full(n_rows, 2, np.int32)  # 0 pass, 1 fail, 2 unknown
     out_vetoed = np.zeros(n_rows, bool)
     out_threshold = np.full(n_rows, np.nan)
     out_worst = np.full(n_rows, np.nan)
     out_veto = np.full(n_rows, np.nan)
     out_weight = np.zeros(n_rows)
     out_keep = np.ones(n_rows, bool)
-    summary_rows: list[dict[str, object]] = []
+    summaries: list[pa.Table] = []
+    s_veto_by: dict[int, set[str]] = {}  # storey -> criteria that veto it
 
-    for key, c in rule.criteria.items():
+    for j, (key, c) in enumerate(rule.criteria.items()):
         info = CRITERIA[key]
         threshold = c.threshold if c.threshold is not None else rules.imposed_loads_kn_m2[rule.to]
         worst = c.worst
-        sel = names_arr == key
-        idx = np.where(sel)[0]
+        idx = np.flatnonzero(rk == j)
         frac, ok, vet = criterion_scores(values[idx], info.direction, threshold, worst, c.veto)
         out_fraction[idx] = frac
-        out_status[idx] = np.where(np.isnan(frac), "unknown", np.where(ok, "pass", "fail"))
+        out_status[idx] = np.where(np.isnan(frac), 2, np.where(ok, 0, 1))
         out_vetoed[idx] = vet
         out_threshold[idx] = threshold
         out_worst[idx] = worst if worst is not None else threshold
@@ -300,7 +340,7 @@ def _assess_path(
                 b_veto_unknown[rb[~known]] = True
                 b_veto_unknown |= missing
                 for i in idx[vet]:
-                    vetoes[row_b[i]].append(_veto_entry(key, values[i], c.veto))
+                    vetoes.setdefault(int(row_b[i]), []).append(_veto_entry(key, values[i], c.veto))
             continue
         # Per storey: only the storeys in scope.
         rs = row_s[idx]
@@ -326,7 +366,9 @@ def _assess_path(
             s_veto[rs[vet]] = True
             s_veto_unknown[rs[~known]] = True
             s_veto_unknown |= ~covered
-        summary_rows += _storey_summaries(name, key, c, info, threshold, crit, idx, values, frac, vet)
+            for j in rs[vet].tolist():
+                s_veto_by.setdefault(j, set()).add(key)
+        summaries.append(_storey_summaries(name, key, c, threshold, crit, idx, row_b[idx], values, frac, vet))
 
     # Storey vetoes -> building veto when they hold more than the allowed share of the floor area.
     share_vetoed = np.bincount(s_building, s_weight * s_veto, minlength=nb)
@@ -339,12 +381,15 @@ def _assess_path(
     storey_maybe = ~storey_vetoed & (share_vetoed + share_unknown > limit)
     has_storey_veto = any(rule.criteria[k].veto is not None and CRITERIA[k].per_storey for k in rule.criteria)
     no_storeys = total_weight <= 0
+    hits: dict[int, list[int]] = {}
+    for j in sorted(s_veto_by):
+        hits.setdefault(int(s_building[j]), []).append(j)
+    storey_names = storeys["name"].to_pylist() if storey_vetoed.any() else []
     for i in np.where(storey_vetoed)[0]:
-        hit = [j for j in np.where((s_building == i) & s_veto)[0]]
-        reason_rows = [r for r in summary_rows if r["building_id"] == ids[i].as_py() and r["vetoed"]]
-        vetoes[i].append(
+        hit = hits.get(int(i), [])
+        vetoes.setdefault(int(i), []).append(
             {
-                "criterion": ",".join(sorted({str(r["criterion"]) for r in reason_rows})) or "storeys",
+                "criterion": ",".join(sorted(set().union(*(s_veto_by[j] for j in hit)))) or "storeys",
                 "storeys": [storey_names[j] for j in hit],
                 "share": round(float(share_vetoed[i]), 3),
                 "reason": f"{len(hit)} storeys vetoed ({', '.join(str(storey_names[j]) for j in hit[:8])}) hold "
@@ -353,14 +398,13 @@ def _assess_path(
         )
     vetoed = b_veto | storey_vetoed
     maybe = b_veto_unknown | storey_maybe | (no_storeys & has_storey_veto)
-    convertible = np.where(vetoed, False, np.where(maybe, None, True))
 
     score = 100.0 * low / total_w
     score_max = 100.0 * high / total_w
     coverage = known_w / total_w
 
     # Per storey scores: building-level part + the storey's own per-storey criteria.
-    building_part = _building_level_low(rule, row_b, names_arr, out_fraction, nb)
+    building_part = _building_level_low(rule, row_b, rk, out_fraction, nb)
     storey_score = 100.0 * (building_part[s_building] + s_low) / total_w if ns else np.zeros(0)
     storey_ok = ~s_veto & ~b_veto[s_building]
     converted = np.bincount(s_building, np.where(storey_ok, s_area, 0.0), minlength=nb)
@@ -378,11 +422,10 @@ def _assess_path(
     elif rule.to == "office":
         workstations = np.floor(converted * p.net_to_gross / p.m2_per_workstation)
     light, medium = p.difficulty_score["light"], p.difficulty_score["medium"]
-    difficulty = np.where(score >= light, "light", np.where(score >= medium, "medium", "heavy")).astype(object)
-    difficulty[vetoed] = None
-    cost = p.cost_eur_m2
-    cost_low = np.array([cost[d][0] if d else np.nan for d in difficulty]) * converted
-    cost_high = np.array([cost[d][1] if d else np.nan for d in difficulty]) * converted
+    level = np.where(score >= light, 0, np.where(score >= medium, 1, 2))  # light, medium, heavy
+    bands = np.array([p.cost_eur_m2[d] for d in ("light", "medium", "heavy")], float)
+    cost_low = np.where(vetoed, np.nan, bands[level, 0] * converted)
+    cost_high = np.where(vetoed, np.nan, bands[level, 1] * converted)
 
     storey_json = _storey_json(storeys, s_building, storey_score, s_veto, s_veto_unknown, b_veto, nb)
     results = pa.table(
@@ -391,13 +434,15 @@ def _assess_path(
             "path": pa.array([name] * nb, pa.string()),
             "route": buildings["route"],
             "rules_version": pa.array([rules.version] * nb, pa.string()),
-            "convertible": pa.array(convertible.tolist(), pa.bool_()),
-            "vetoes": pa.array([json.dumps(v, ensure_ascii=False) for v in vetoes], pa.string()),
+            "convertible": pa.array(~vetoed, mask=maybe & ~vetoed),
+            "vetoes": pa.array(_veto_json(vetoes, nb), pa.string()),
             "score": pa.array(np.round(score, 2)),
             "score_max": pa.array(np.round(score_max, 2)),
             "coverage": pa.array(np.round(coverage, 4)),
             "storey_scores": pa.array(storey_json, pa.string()),
-            "difficulty": pa.array(difficulty.tolist(), pa.string()),
+            "difficulty": pa.array(
+                np.array(["light", "medium", "heavy"], dtype=object)[level], pa.string(), mask=vetoed
+            ),
             "converted_area_m2": pa.array(converted),
             "dwellings": pa.array(dwellings),
             "residents": pa.array(residents),
@@ -408,33 +453,29 @@ def _assess_path(
         },
         schema=RESULT_SCHEMA,
     )
-    keep_idx = np.where(out_keep)[0]
-    labels = {k: CRITERIA[k].label for k in rule.criteria}
-    units = {k: CRITERIA[k].unit for k in rule.criteria}
-    sources = {k: c.source for k, c in rule.criteria.items()}
+    pseudo_rows = (row_s >= 0) & pseudo_all[s_sel][np.maximum(row_s, 0)] if ns else np.zeros(len(rows), bool)
+    keep_idx = np.flatnonzero(out_keep & ~pseudo_rows)  # GIS pseudo-storey rows: their summary rows stand for them
     kept = crit.take(pa.array(keep_idx, pa.int64()))
-    kept_names = names_arr[keep_idx]
-    is_veto = np.array([rule.criteria[k].veto is not None for k in kept_names], bool)
+    k = rk[keep_idx]
+    is_veto = np.array([rule.criteria[key].veto is not None for key in keys], bool)[k]
     fraction = out_fraction[keep_idx]
     criteria = pa.table(
         {
             "building_id": kept["building_id"],
-            "path": pa.array([name] * len(keep_idx), pa.string()),
+            "path": _text(np.zeros(len(keep_idx), np.int32), [name]),
             "storey_id": kept["storey_id"],
             "criterion": kept["criterion"],
-            "label": pa.array([labels[k] for k in kept_names], pa.string()),
+            "label": _text(k, [CRITERIA[key].label for key in keys]),
             "value": kept["value"],
-            "unit": pa.array([units[k] for k in kept_names], pa.string()),
+            "unit": _text(k, [CRITERIA[key].unit for key in keys]),
             "threshold": pa.array(out_threshold[keep_idx]),
             "worst": pa.array(out_worst[keep_idx]),
             "veto_threshold": pa.array(out_veto[keep_idx], mask=np.isnan(out_veto[keep_idx])),
-            "source": pa.array([sources[k] for k in kept_names], pa.string()),
-            "status": pa.array(out_status[keep_idx].tolist(), pa.string()),
+            "source": _text(k, [rule.criteria[key].source for key in keys]),
+            "status": _text(out_status[keep_idx], ["pass", "fail", "unknown"]),
             "weight": pa.array(out_weight[keep_idx]),
             "is_veto": pa.array(is_veto),
-            "vetoed": pa.array(
-                np.where(np.isnan(fraction) & is_veto, None, out_vetoed[keep_idx]).tolist(), pa.bool_()
-            ),
+            "vetoed": pa.array(out_vetoed[keep_idx], mask=np.isnan(fraction) & is_veto),
             "fraction": pa.array(fraction, mask=np.isnan(fraction)),
             "evidence": kept["evidence"],
             "note": kept["note"],
@@ -442,21 +483,36 @@ def _assess_path(
         schema=CRITERIA_SCHEMA,
     )
     # The summary rows of per-storey criteria stand at building level; GIS pseudo-storey rows are replaced by them.
-    real = pc.invert(pc.fill_null(pc.ends_with(criteria["storey_id"], "/all"), False))
-    criteria = criteria.filter(real)
-    if summary_rows:
-        criteria = pa.concat_tables([criteria, pa.Table.from_pylist(summary_rows, CRITERIA_SCHEMA)])
+    criteria = pa.concat_tables([criteria, *summaries])
     return results, criteria
 
 
+def _text(codes: np.ndarray, texts: list[str]) -> pa.Array:
+    """Strings from integer codes into ``texts``, built in Arrow (no Python string per row)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(texts, pa.string()))
+
+
+def _veto_json(vetoes: dict[int, list[dict[str, object]]], nb: int) -> np.ndarray:
+    out = np.full(nb, "[]", dtype=object)
+    for i, found in vetoes.items():
+        out[i] = json.dumps(found, ensure_ascii=False)
+    return out
+
+
+def _encoded(values: pa.Array | list[str]) -> pa.Array:
+    if isinstance(values, list):
+        return pc.dictionary_encode(pa.array(values, pa.string())).cast(TEXT)
+    return values
+
+
 def _building_level_low(
-    rule: PathRule, row_b: np.ndarray, names: np.ndarray, fraction: np.ndarray, nb: int
+    rule: PathRule, row_b: np.ndarray, rk: np.ndarray, fraction: np.ndarray, nb: int
 ) -> np.ndarray:
     total = np.zeros(nb)
-    for key, c in rule.criteria.items():
+    for j, (key, c) in enumerate(rule.criteria.items()):
         if CRITERIA[key].per_storey:
             continue
-        idx = np.where((names == key) & ~np.isnan(fraction))[0]
+        idx = np.flatnonzero((rk == j) & ~np.isnan(fraction))
         np.add.at(total, row_b[idx], c.weight * fraction[idx])
     return total
 
@@ -476,75 +532,78 @@ def _veto_entry(criterion: str, value: float, veto: float) -> dict[str, object]:
 def _storey_summaries(
     path: str,
     key: str,
-    c: object,
-    info: object,
+    c: CriterionRule,
     threshold: float,
     crit: pa.Table,
     idx: np.ndarray,
+    buildings: np.ndarray,
     values: np.ndarray,
     frac: np.ndarray,
     vet: np.ndarray,
-) -> list[dict[str, object]]:
-    """Building-level row of a per-storey criterion: the worst storey's value, the worst status."""
-    from buildings.reversibility_rules import CriterionInfo, CriterionRule
+) -> pa.Table:
+    """Building-level rows of a per-storey criterion: the worst storey's value and evidence, the worst status.
 
-    assert isinstance(c, CriterionRule) and isinstance(info, CriterionInfo)
+    Status: ``fail`` if a storey fails, else ``unknown`` if a storey is unknown, else ``pass``. Vectorised; the
+    GlobalIds of all the storeys are merged only for buildings with several storeys (IFC).
+    """
+    info = CRITERIA[key]
     if len(idx) == 0:
-        return []
-    b_ids = np.array(crit["building_id"].take(pa.array(idx, pa.int64())).to_pylist(), dtype=object)
-    notes = crit["note"].take(pa.array(idx, pa.int64())).to_pylist()
-    evidence = crit["evidence"].take(pa.array(idx, pa.int64())).to_pylist()
-    rows = []
-    order = np.argsort(b_ids, kind="stable")
-    b_sorted = b_ids[order]
-    bounds = np.flatnonzero(np.r_[True, b_sorted[1:] != b_sorted[:-1], True])
-    for start, end in itertools.pairwise(bounds):
-        members = order[start:end]
-        v = values[idx[members]]
-        f = frac[members]
-        known = ~np.isnan(f)
-        if known.any():
-            pick = members[known][np.argmin(f[known] + 1e-9 * np.argsort(np.argsort(v[known])))]
-            worst_value = values[idx[pick]]
-        else:
-            pick, worst_value = members[0], np.nan
-        if (known & (f < 1.0)).any():
-            status = "fail"  # the fraction reaches 1 exactly at the threshold: below 1 is a fail
-        elif (~known).any():
-            status = "unknown"
-        else:
-            status = "pass"
-        any_veto = bool(vet[members].any())
-        ids: list[str] = []
-        for e in (evidence[m] for m in members):
-            ids += json.loads(e).get("ifc", [])
-        ev = json.loads(evidence[pick])
-        if ids:
-            ev["ifc"] = sorted(set(ids))
-        n_known = int(known.sum())
-        rows.append(
-            {
-                "building_id": str(b_sorted[start]),
-                "path": path,
-                "storey_id": None,
-                "criterion": key,
-                "label": info.label,
-                "value": None if np.isnan(worst_value) else float(worst_value),
-                "unit": info.unit,
-                "threshold": threshold,
-                "worst": c.worst if c.worst is not None else threshold,
-                "veto_threshold": c.veto,
-                "source": c.source,
-                "status": status,
-                "weight": c.weight,
-                "is_veto": c.veto is not None,
-                "vetoed": any_veto if (known.all() or any_veto or c.veto is None) else None,
-                "fraction": float(np.mean(f[known])) if n_known else None,
-                "evidence": json.dumps(ev, ensure_ascii=False),
-                "note": f"worst of {len(members)} storeys ({n_known} known): {notes[pick]}",
-            }
-        )
-    return rows
+        return CRITERIA_SCHEMA.empty_table()
+    known = ~np.isnan(frac)
+    sort_key = np.where(known, frac, np.inf)
+    order = np.lexsort((sort_key, buildings))
+    b_sorted = buildings[order]
+    starts = np.flatnonzero(np.r_[True, b_sorted[1:] != b_sorted[:-1]])
+    counts = np.diff(np.r_[starts, len(order)])
+    pick = order[starts]  # the worst known storey of each building (or the first when none is known)
+    fails = np.logical_or.reduceat((known & (frac < 1.0))[order], starts)
+    unknowns = np.logical_or.reduceat(~known[order], starts)
+    n_known = np.add.reduceat(known[order].astype(np.int64), starts)
+    vetoed = np.logical_or.reduceat(vet[order], starts)
+    frac_sum = np.add.reduceat(np.where(known, frac, 0.0)[order], starts)
+    status = np.where(fails, 1, np.where(unknowns, 2, 0))
+    picked = pa.array(idx[pick], pa.int64())
+    evidence: pa.Array | list[str] = crit["evidence"].take(picked)
+    notes: pa.Array | list[str] = crit["note"].take(picked)
+    several = np.flatnonzero(counts > 1)
+    if len(several):  # IFC buildings with several storeys: merge their GlobalIds, say which storey is the worst
+        evidence, notes = evidence.to_pylist(), notes.to_pylist()
+        for g in several:
+            members = pa.array(idx[order[starts[g] : starts[g] + counts[g]]], pa.int64())
+            ids: set[str] = set()
+            for e in crit["evidence"].take(members).to_pylist():
+                ids.update(json.loads(e).get("ifc", []))
+            merged = json.loads(evidence[g])
+            merged["ifc"] = sorted(ids)
+            evidence[g] = json.dumps(merged, ensure_ascii=False)
+            notes[g] = f"worst of {counts[g]} storeys ({n_known[g]} known): {notes[g]}"
+    value = np.where(known[pick], values[idx[pick]], np.nan)
+    n = len(starts)
+    mean_frac = np.where(n_known > 0, frac_sum / np.maximum(n_known, 1), np.nan)
+    veto_known = vetoed | (n_known == counts) | (c.veto is None)
+    return pa.table(
+        {
+            "building_id": crit["building_id"].take(picked),
+            "path": _text(np.zeros(n, np.int32), [path]),
+            "storey_id": pa.nulls(n, TEXT),
+            "criterion": _text(np.zeros(n, np.int32), [key]),
+            "label": _text(np.zeros(n, np.int32), [info.label]),
+            "value": pa.array(value),
+            "unit": _text(np.zeros(n, np.int32), [info.unit]),
+            "threshold": pa.array(np.full(n, threshold)),
+            "worst": pa.array(np.full(n, c.worst if c.worst is not None else threshold)),
+            "veto_threshold": pa.array([c.veto] * n, pa.float64()),
+            "source": _text(np.zeros(n, np.int32), [c.source]),
+            "status": _text(status, ["pass", "fail", "unknown"]),
+            "weight": pa.array(np.full(n, c.weight)),
+            "is_veto": pa.array(np.full(n, c.veto is not None)),
+            "vetoed": pa.array(vetoed, mask=~veto_known),
+            "fraction": pa.array(mean_frac, mask=np.isnan(mean_frac)),
+            "evidence": _encoded(evidence),
+            "note": _encoded(notes),
+        },
+        schema=CRITERIA_SCHEMA,
+    )
 
 
 def _storey_json(
@@ -556,13 +615,11 @@ def _storey_json(
     b_veto: np.ndarray,
     nb: int,
 ) -> list[str]:
+    if storeys.num_rows == 0 or storeys["level_index"].null_count == storeys.num_rows:
+        return ["[]"] * nb  # GIS pseudo-storeys only: no storey to list
     out: list[list[dict[str, object]]] = [[] for _ in range(nb)]
-    if storeys.num_rows == 0:
-        return ["[]"] * nb
     level = storeys["level_index"].to_pylist()
     real = np.array([v is not None for v in level])
-    if not real.any():
-        return ["[]"] * nb
     sid = storeys["storey_id"].to_pylist()
     names = storeys["name"].to_pylist()
     area = storeys["area_m2"].to_pylist()

@@ -31,6 +31,7 @@ from buildings.reversibility_rules import CRITERIA, Rules
 __all__ = [
     "MEASURE_SCHEMA",
     "STOREY_SCHEMA",
+    "TEXT",
     "BuildingTables",
     "Measures",
     "equivalent_depth",
@@ -39,16 +40,20 @@ __all__ = [
     "required_exits",
 ]
 
+TEXT = pa.dictionary(pa.int32(), pa.string())
+"""Repeated strings (ids, criteria, evidence, notes) are dictionary-encoded: a city has millions of rows."""
+
 MEASURE_SCHEMA = pa.schema(
     [
-        ("building_id", pa.string()),
-        ("storey_id", pa.string()),  # NULL for building-level criteria
-        ("criterion", pa.string()),
+        ("building_id", TEXT),
+        ("storey_id", TEXT),  # NULL for building-level criteria
+        ("criterion", TEXT),
         ("value", pa.float64()),  # NaN = unknown
-        ("evidence", pa.string()),  # JSON: {"ifc": [GlobalIds]} or {"gis": [fields], "source_ref": ...}
-        ("note", pa.string()),
+        ("evidence", TEXT),  # JSON: {"ifc": [GlobalIds]} or {"gis": [fields of the buildings row]}
+        ("note", TEXT),
     ]
 )
+_PLAIN = pa.schema([pa.field(f.name, pa.string() if f.type == TEXT else f.type) for f in MEASURE_SCHEMA])
 STOREY_SCHEMA = pa.schema(
     [
         ("building_id", pa.string()),
@@ -430,7 +435,7 @@ def measure_ifc(tables: BuildingTables, rules: Rules) -> Measures:
                 load, source, ids = _design_load(s, b, psets, rules)
                 add("imposed_load", load, _ev(ids), source, sid)
     return Measures(
-        pa.Table.from_pylist(rows, MEASURE_SCHEMA) if rows else MEASURE_SCHEMA.empty_table(),
+        pa.Table.from_pylist(rows, _PLAIN).cast(MEASURE_SCHEMA) if rows else MEASURE_SCHEMA.empty_table(),
         pa.Table.from_pylist(storey_rows, STOREY_SCHEMA) if storey_rows else STOREY_SCHEMA.empty_table(),
     )
 
@@ -472,10 +477,10 @@ def measure_gis(buildings: pa.Table, rules: Rules) -> Measures:
     area = np.where(area > 0, area, np.nan)
     rect = shapely.minimum_rotated_rectangle(geoms) if n else np.array([])
     if n:
-        ring = shapely.get_coordinates(shapely.get_exterior_ring(rect))  # 5 points per rectangle
-        valid = shapely.get_num_coordinates(rect) == 5
+        ring = shapely.get_coordinates(rect)  # a rectangle has 5 points and no hole
+        counts = shapely.get_num_coordinates(rect)
+        valid = counts == 5
         corners = np.full((n, 5, 2), np.nan)
-        counts = shapely.get_num_coordinates(shapely.get_exterior_ring(rect))
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         take = np.where(valid)[0]
         corners[take] = ring[(starts[take][:, None] + np.arange(5)[None, :])]
@@ -494,23 +499,17 @@ def measure_gis(buildings: pa.Table, rules: Rules) -> Measures:
         mean_storey = np.where(both, height / levels, np.nan)
         top_floor = np.where(both, height * (levels - 1) / levels, np.nan)
         gfa = np.where(levels > 0, area * levels, np.nan)
-    uses = buildings["use"].to_numpy(zero_copy_only=False) if n else np.array([])
     load_of = np.array([rules.imposed_loads_kn_m2.get(u, np.nan) if u else np.nan for u in USE_ORDER])
-    use_code = _codes(uses)
+    use_code = _codes(buildings["use"]) if n else np.zeros(0, np.int64)
     design_load = load_of[use_code]
     year = _float_column(buildings, "construction_year")
     lift = np.where(levels_read & (levels <= 3), 1.0, np.nan)
 
-    ref = pc.fill_null(pc.cast(buildings["source_ref"], pa.string()), "") if n else pa.array([], pa.string())
+    def evidence(fields: str) -> str:  # the fields of the buildings row (source_ref names the source)
+        return f'{{"gis": [{fields}]}}'
 
-    def evidence(fields: str) -> pa.Array:
-        return pc.binary_join_element_wise(
-            f'{{"gis": [{fields}], "source_ref": "', pc.replace_substring(ref, '"', "'"), '"}', ""
-        )
-
-    unknown_ev = pa.array(np.full(n, "{}", dtype=object), pa.string())
-    pseudo = pc.binary_join_element_wise(ids, "all", "/")
-    measured: dict[str, tuple[np.ndarray, pa.Array, str, bool]] = {
+    pseudo_ids = pc.binary_join_element_wise(ids, "all", "/")
+    measured: dict[str, tuple[np.ndarray, str, str, bool]] = {
         "depth": (
             depth,
             evidence('"footprint"'),
@@ -544,45 +543,60 @@ def measure_gis(buildings: pa.Table, rules: Rules) -> Measures:
             False,
         ),
     }
-    parts = []
-    for criterion in CRITERIA:
+    # One table in one chunk, built from integer codes: no string is copied per row (100k buildings x 17).
+    names = list(CRITERIA)
+    k = len(names)
+    values = np.full((k, n), np.nan)
+    evidence_texts, note_texts = [], []
+    per_storey = np.zeros(k, bool)
+    for j, criterion in enumerate(names):
         if criterion in measured:
-            values, ev, note, per_storey = measured[criterion]
+            v, ev_text, note, storey_level = measured[criterion]
+            values[j] = v
         else:
-            values, ev, note, per_storey = np.full(n, np.nan), unknown_ev, _LOD1, CRITERIA[criterion].per_storey
-        parts.append(
-            pa.table(
-                {
-                    "building_id": ids,
-                    "storey_id": pseudo if per_storey else pa.nulls(n, pa.string()),
-                    "criterion": pa.array(np.full(n, criterion, dtype=object), pa.string()),
-                    "value": pa.array(values, pa.float64()),
-                    "evidence": ev,
-                    "note": pa.array(np.full(n, note, dtype=object), pa.string()),
-                },
-                schema=MEASURE_SCHEMA,
-            )
-        )
+            ev_text, note, storey_level = "{}", _LOD1, CRITERIA[criterion].per_storey
+        evidence_texts.append(ev_text)
+        note_texts.append(note)
+        per_storey[j] = storey_level
+    rows = np.arange(n, dtype=np.int32)
+    by_criterion = np.repeat(np.arange(k, dtype=np.int32), n)
+    storey_codes = np.where(per_storey[:, None], rows[None, :], -1).ravel().astype(np.int32)
+    criteria = pa.table(
+        {
+            "building_id": pa.DictionaryArray.from_arrays(pa.array(np.tile(rows, k)), ids),
+            "storey_id": pa.DictionaryArray.from_arrays(pa.array(storey_codes, mask=storey_codes < 0), pseudo_ids),
+            "criterion": pa.DictionaryArray.from_arrays(pa.array(by_criterion), pa.array(names, pa.string())),
+            "value": pa.array(values.ravel()),
+            "evidence": pa.DictionaryArray.from_arrays(
+                pa.array(by_criterion), pa.array(evidence_texts, pa.string())
+            ),
+            "note": pa.DictionaryArray.from_arrays(pa.array(by_criterion), pa.array(note_texts, pa.string())),
+        },
+        schema=MEASURE_SCHEMA,
+    )
     storeys = pa.table(
         {
             "building_id": ids,
-            "storey_id": pseudo,
-            "name": pa.array(np.full(n, "all storeys (LoD1 mean)", dtype=object), pa.string()),
+            "storey_id": pseudo_ids,
+            "name": pc.cast(_repeat("all storeys (LoD1 mean)", n), pa.string()),
             "level_index": pa.nulls(n, pa.int32()),
             "levels": pa.array(np.where(levels > 0, levels, 1).astype(np.int32)),
             "area_m2": pa.array(gfa, pa.float64()),
         },
         schema=STOREY_SCHEMA,
     )
-    return Measures(pa.concat_tables(parts) if parts else MEASURE_SCHEMA.empty_table(), storeys)
+    return Measures(criteria, storeys)
 
 
 USE_ORDER = ("housing", "office", "commerce", "industry", "school", "parking", "public", "other", None)
 
 
-def _codes(uses: np.ndarray) -> np.ndarray:
+def _repeat(text: str, n: int) -> pa.Array:
+    """``text`` n times, built in Arrow."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([text], pa.string()))
+
+
+def _codes(uses: pa.ChunkedArray) -> np.ndarray:
     """Index of each use in :data:`USE_ORDER` (unknown -> the last, None)."""
-    codes = np.full(len(uses), len(USE_ORDER) - 1, dtype=np.int64)
-    for i, use in enumerate(USE_ORDER[:-1]):
-        codes[uses == use] = i
-    return codes
+    found = pc.index_in(uses, value_set=pa.array(USE_ORDER[:-1], pa.string()))
+    return np.asarray(pc.fill_null(found, len(USE_ORDER) - 1).to_numpy(zero_copy_only=False), np.int64)
