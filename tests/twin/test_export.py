@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import cityjson_lib
 import duckdb
 import numpy as np
 import pyarrow.csv as pacsv
@@ -132,6 +133,9 @@ def test_cityjson_shells_are_closed_and_the_buildings_come_back_the_same(
         report = export_cityjson(source, out)
         before = _buildings(source)
         unknown_height = {k for k, v in before.items() if v["height_m"] is None}
+    summary = cityjson_lib.CityModel.parse_document_bytes(out.read_bytes()).summary()  # a strict 2.0 reader
+    assert summary.version == cityjson_lib.Version.V2_0 and summary.cityobject_count == len(before)
+    assert summary.geometry_count == len(before) and summary.has_transform
     doc = json.loads(out.read_text())
     assert doc["version"] == "2.0" and doc["type"] == "CityJSON"
     assert doc["metadata"]["referenceSystem"].endswith("/EPSG/0/2154")
