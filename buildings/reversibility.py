@@ -443,13 +443,13 @@ def _assess_path(
             "difficulty": pa.array(
                 np.array(["light", "medium", "heavy"], dtype=object)[level], pa.string(), mask=vetoed
             ),
-            "converted_area_m2": pa.array(converted),
-            "dwellings": pa.array(dwellings),
-            "residents": pa.array(residents),
-            "pupils": pa.array(pupils),
-            "workstations": pa.array(workstations),
-            "cost_low_eur": pa.array(cost_low),
-            "cost_high_eur": pa.array(cost_high),
+            "converted_area_m2": _nullable(converted),
+            "dwellings": _nullable(dwellings),
+            "residents": _nullable(residents),
+            "pupils": _nullable(pupils),
+            "workstations": _nullable(workstations),
+            "cost_low_eur": _nullable(cost_low),
+            "cost_high_eur": _nullable(cost_high),
         },
         schema=RESULT_SCHEMA,
     )
@@ -466,7 +466,7 @@ def _assess_path(
             "storey_id": kept["storey_id"],
             "criterion": kept["criterion"],
             "label": _text(k, [CRITERIA[key].label for key in keys]),
-            "value": kept["value"],
+            "value": _nullable(values[keep_idx]),
             "unit": _text(k, [CRITERIA[key].unit for key in keys]),
             "threshold": pa.array(out_threshold[keep_idx]),
             "worst": pa.array(out_worst[keep_idx]),
@@ -490,6 +490,11 @@ def _assess_path(
 def _text(codes: np.ndarray, texts: list[str]) -> pa.Array:
     """Strings from integer codes into ``texts``, built in Arrow (no Python string per row)."""
     return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(texts, pa.string()))
+
+
+def _nullable(values: np.ndarray) -> pa.Array:
+    """Floats with NaN (unknown) as null."""
+    return pa.array(values, pa.float64(), mask=np.isnan(values))
 
 
 def _veto_json(vetoes: dict[int, list[dict[str, object]]], nb: int) -> np.ndarray:
@@ -588,7 +593,7 @@ def _storey_summaries(
             "storey_id": pa.nulls(n, TEXT),
             "criterion": _text(np.zeros(n, np.int32), [key]),
             "label": _text(np.zeros(n, np.int32), [info.label]),
-            "value": pa.array(value),
+            "value": _nullable(value),
             "unit": _text(np.zeros(n, np.int32), [info.unit]),
             "threshold": pa.array(np.full(n, threshold)),
             "worst": pa.array(np.full(n, c.worst if c.worst is not None else threshold)),

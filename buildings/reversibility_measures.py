@@ -265,7 +265,7 @@ def measure_ifc(tables: BuildingTables, rules: Rules) -> Measures:
         if wall_rate is None:
             note = "no wall of the model states LoadBearing: structure unknown"
         elif wall_rate > 0:
-            note = f"{len(internal)} internal load-bearing walls (cross walls about every {1 / wall_rate:.1f} m)"
+            note = f"{len(internal)} internal load-bearing walls (cross walls), {wall_rate:.3f} m per m² of floor"
         else:
             grid = f.get("column_grid_m")
             note = f"column-slab: {len(columns)} columns" + (f" on a {grid:.1f} m grid" if grid else "")
