@@ -572,7 +572,8 @@ def _storey_summaries(
     notes: pa.Array | list[str] = crit["note"].take(picked)
     several = np.flatnonzero(counts > 1)
     if len(several):  # IFC buildings with several storeys: merge their GlobalIds, say which storey is the worst
-        evidence, notes = evidence.to_pylist(), notes.to_pylist()
+        evidence = crit["evidence"].take(picked).to_pylist()
+        notes = crit["note"].take(picked).to_pylist()
         for g in several:
             members = pa.array(idx[order[starts[g] : starts[g] + counts[g]]], pa.int64())
             ids: set[str] = set()

@@ -323,14 +323,14 @@ def measure_ifc(tables: BuildingTables, rules: Rules) -> Measures:
             _ev([top["storey_id"]] if top else []),
             f"floor of the top storey {top['name']} above the ground floor" if top else "no storeys",
         )
-        rated = [
-            (e, _decibels(e["acoustic_rating"]))
-            for e in elements
-            if e["acoustic_rating"] and e["is_external"] is not True and _decibels(e["acoustic_rating"])
-        ]
+        rated: list[tuple[dict[str, Any], float]] = []
+        for e in elements:
+            db = _decibels(e["acoustic_rating"]) if e["is_external"] is not True else None
+            if db:
+                rated.append((e, db))
         add(
             "acoustics",
-            min(db for _, db in rated) if rated else math.nan,  # type: ignore[type-var]
+            min(db for _, db in rated) if rated else math.nan,
             _ev([e["ifc_guid"] for e, _ in rated]),
             "lowest AcousticRating (Rw, indicative of D_nT,A) of internal elements"
             if rated

@@ -186,7 +186,7 @@ def plan_images(
         matplotlib.use("Agg")
         from matplotlib import pyplot as plt
         from matplotlib.patches import Polygon as Patch
-    except ImportError:  # pragma: no cover - matplotlib is installed with the project's tests
+    except ImportError:  # matplotlib is an optional extra: fall back on pyvista off screen
         return _plan_images_pyvista(meshes, storeys, limit)
     rows = meshes.to_pylist()
     images = []
@@ -220,29 +220,30 @@ def plan_images(
     return images
 
 
-def _plan_images_pyvista(
-    meshes: pa.Table, storeys: list[dict[str, Any]], limit: int
-) -> list[dict[str, str]]:  # pragma: no cover - used only without matplotlib
+def _plan_images_pyvista(meshes: pa.Table, storeys: list[dict[str, Any]], limit: int) -> list[dict[str, str]]:
+    """The plans drawn with pyvista off screen (top view of the storey's meshes), when matplotlib is absent."""
+    import tempfile
+
     try:
         import pyvista as pv
     except ImportError:
         return []
     images = []
+    rows = meshes.to_pylist()
     for storey in storeys[:limit]:
-        plotter = pv.Plotter(off_screen=True, window_size=(800, 560))
-        for r in meshes.to_pylist():
+        plotter: Any = pv.Plotter(off_screen=True, window_size=[800, 560])
+        for r in rows:
             if r["storey_id"] != storey["storey_id"]:
                 continue
-            v = np.frombuffer(r["vertices"], np.float32).reshape(-1, 3)
-            plotter.add_points(v, point_size=1)
+            v = np.frombuffer(r["vertices"], np.float32).reshape(-1, 3).astype(float)
+            plotter.add_points(v, point_size=2, color="#4d555c")
         plotter.view_xy()
-        png = plotter.screenshot(return_img=False, transparent_background=False)
-        buffer = io.BytesIO()
-        from PIL import Image
-
-        Image.fromarray(png).save(buffer, format="PNG")
+        with tempfile.TemporaryDirectory() as folder:
+            file = Path(folder) / "plan.png"
+            plotter.screenshot(str(file))
+            data = file.read_bytes()
         plotter.close()
-        images.append({"storey": str(storey["name"]), "png": base64.b64encode(buffer.getvalue()).decode()})
+        images.append({"storey": str(storey["name"]), "png": base64.b64encode(data).decode()})
     return images
 
 
@@ -382,10 +383,10 @@ def render_report(
             for s in storeys:
                 cells = []
                 for k in keys:
-                    c = per.get((s["storey_id"], k))
+                    cell = per.get((s["storey_id"], k))
                     cells.append(
-                        f"<td class='{_esc(c['status'])}'>{_num(c['value'], c['unit'])}</td>"
-                        if c
+                        f"<td class='{_esc(cell['status'])}'>{_num(cell['value'], cell['unit'])}</td>"
+                        if cell
                         else "<td>—</td>"
                     )
                 out.append(

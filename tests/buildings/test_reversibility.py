@@ -25,7 +25,7 @@ _FACADE = (Layer("Béton armé", 0.18, "concrete"), Layer("Laine de verre", 0.10
 
 
 def _office(key: str, **changes: object) -> BuildingSpec:
-    """A small office slab: 13 m deep, 27 m long (5 bays of 5.4 m), 4 storeys of 3.2 m, columns, two facade stairs."""
+    """A small office slab: 13 m deep, 27 m long (5 bays of 5.4 m), 4 storeys of 3.2 m, columns, facade stairs."""
     base = BuildingSpec(
         key=key,
         name=key,
@@ -229,7 +229,7 @@ def test_fzk_haus_housing_to_office_every_criterion_has_a_status_and_its_evidenc
 
 
 def test_an_unknown_building_or_path_is_a_clear_error(authored) -> None:
-    twin, ids, _ = authored
+    twin = authored[0]
     with pytest.raises(TwinError, match="no building 'nope'"):
         assess_twin(twin, building_ids=["nope"])
     with pytest.raises(TwinError, match="unknown conversion path 'office->hosing'") as err:
