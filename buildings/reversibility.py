@@ -283,7 +283,9 @@ def _assess_path(
     crit = prep.crit.take(pa.array(rows, pa.int64()))
     values = prep.values[rows]
     row_b = local[prep.row_b[rows]]
-    row_s = np.where(prep.row_s[rows] >= 0, s_local[np.maximum(prep.row_s[rows], 0)], -1)
+    row_s = np.full(len(rows), -1, np.int64)
+    if len(s_local):
+        row_s = np.where(prep.row_s[rows] >= 0, s_local[np.maximum(prep.row_s[rows], 0)], -1)
     keys = list(rule.criteria)
     path_pos = np.full(len(CRITERIA), -1, np.int64)
     path_pos[codes] = np.arange(len(codes))
