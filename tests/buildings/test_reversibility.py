@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -242,33 +243,28 @@ def test_the_cli_assesses_prints_and_refuses_bad_input(authored, tmp_path: Path)
 
     twin, ids, _ = authored
     runner = CliRunner()
-    twin_path = str(twin.path)
-    twin.close()
-    try:
-        ok = runner.invoke(cli, ["--twin", twin_path, "assess", "reversibility", "--path", "office->housing"])
-        assert ok.exit_code == 0, ok.output
-        assert "office->housing: 3 buildings: 2 convertible, 1 vetoed" in ok.output
-        bad = runner.invoke(cli, ["--twin", twin_path, "assess", "reversibility", "--path", "office->hosing"])
-        assert bad.exit_code != 0 and "unknown conversion path 'office->hosing'" in bad.output
-        bad = runner.invoke(cli, ["--twin", twin_path, "assess", "reversibility", "--building", "nope"])
-        assert bad.exit_code != 0 and "no building 'nope'" in bad.output
-        rules = tmp_path / "rules.yaml"
-        from buildings.reversibility_rules import DEFAULT_RULES_PATH
+    with twin.read() as cur:
+        cur.execute("CHECKPOINT")  # everything in the file, then a copy the CLI can open on its own
+    twin_path = str(tmp_path / "cli.duckdb")
+    shutil.copy(twin.path, twin_path)
+    ok = runner.invoke(cli, ["--twin", twin_path, "assess", "reversibility", "--path", "office->housing"])
+    assert ok.exit_code == 0, ok.output
+    assert "office->housing: 3 buildings: 2 convertible, 1 vetoed" in ok.output
+    bad = runner.invoke(cli, ["--twin", twin_path, "assess", "reversibility", "--path", "office->hosing"])
+    assert bad.exit_code != 0 and "unknown conversion path 'office->hosing'" in bad.output
+    bad = runner.invoke(cli, ["--twin", twin_path, "assess", "reversibility", "--building", "nope"])
+    assert bad.exit_code != 0 and "no building 'nope'" in bad.output
+    rules = tmp_path / "rules.yaml"
+    from buildings.reversibility_rules import DEFAULT_RULES_PATH
 
-        rules.write_text(
-            DEFAULT_RULES_PATH.read_text(encoding="utf-8").replace("      depth: ", "      dept: ", 1)
-        )
-        bad = runner.invoke(cli, ["--twin", twin_path, "assess", "reversibility", "--rules", str(rules)])
-        assert bad.exit_code != 0
-        assert re.search(r"rules\.yaml:\d+: paths\.office->housing\.criteria\.dept: unknown key", bad.output)
-        out = tmp_path / "study.html"
-        made = runner.invoke(
-            cli, ["--twin", twin_path, "report", "reversibility", ids["slab_13m"], "--out", str(out)]
-        )
-        assert made.exit_code == 0, made.output
-        assert out.exists()
-    finally:
-        twin.__init__(twin_path)  # type: ignore[misc]  # reopen for the other tests of the module
+    rules.write_text(DEFAULT_RULES_PATH.read_text(encoding="utf-8").replace("      depth: ", "      dept: ", 1))
+    bad = runner.invoke(cli, ["--twin", twin_path, "assess", "reversibility", "--rules", str(rules)])
+    assert bad.exit_code != 0
+    assert re.search(r"rules\.yaml:\d+: paths\.office->housing\.criteria\.dept: unknown key", bad.output)
+    out = tmp_path / "study.html"
+    made = runner.invoke(cli, ["--twin", twin_path, "report", "reversibility", ids["slab_13m"], "--out", str(out)])
+    assert made.exit_code == 0, made.output
+    assert out.exists()
 
 
 def test_the_study_is_self_contained_with_criteria_evidence_plans_and_recommendations(authored, tmp_path) -> None:
