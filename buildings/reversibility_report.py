@@ -127,12 +127,21 @@ def _esc(value: Any) -> str:
 
 
 def _num(value: Any, unit: str = "", digits: int = 2) -> str:
+    """A measured value for the reader: unknown as a dash, a slab on grade in words.
+
+    >>> _num(120.0, "m²", 0), _num(2.50, "m"), _num(2008.0, "year"), _num(float("nan"), "m")
+    ('120 m²', '2.5 m', '2008 year', '—')
+    """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "—"
     if isinstance(value, float) and np.isinf(value):
         return "on grade (any load)" if unit == "kN/m²" else "∞"
-    if isinstance(value, float):
-        text = f"{value:,.{digits}f}".rstrip("0").rstrip(".") if abs(value) < 1e4 else f"{value:,.0f}"
+    if unit == "year":
+        text = f"{value:.0f}"
+    elif isinstance(value, float) and digits > 0 and abs(value) < 1e4:
+        text = f"{value:,.{digits}f}".rstrip("0").rstrip(".")  # 2.50 -> 2.5, never 120 -> 12
+    elif isinstance(value, float):
+        text = f"{value:,.0f}"
     else:
         text = f"{value:,}"
     return f"{text} {unit}".strip()
