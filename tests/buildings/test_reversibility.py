@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import ifcopenshell
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from click.testing import CliRunner
@@ -286,3 +287,33 @@ def test_the_study_is_self_contained_with_criteria_evidence_plans_and_recommenda
     )[0]
     assert stored.as_py() >= 1
     assert pc.sum(twin.query("SELECT score FROM res_reversibility")["score"]).as_py() > 0
+
+
+def test_the_design_load_comes_from_the_storey_then_the_design_basis_then_the_current_use(authored) -> None:
+    from buildings.reversibility_measures import measure_ifc
+    from buildings.reversibility_rules import default_rules
+    from buildings.reversibility_store import load_tables
+
+    twin, ids, _ = authored
+    tables = load_tables(twin, [ids["slab_13m"]])
+    rules = default_rules()
+
+    def loads(t) -> list[tuple[float, str]]:
+        rows = measure_ifc(t, rules).criteria.to_pylist()
+        return sorted({(r["value"], r["note"]) for r in rows if r["criterion"] == "imposed_load"})
+
+    # The building's Twin_DesignBasis pset (2.5 kN/m2), except the ground floor: a slab on grade.
+    assert {v for v, _ in loads(tables)} == {2.5, float("inf")}
+    assert any("Twin_DesignBasis" in note for _, note in loads(tables))
+    # A per-storey load stored in the twin (the IFC ingest's storeys.imposed_load_kn_m2) wins.
+    n = tables.storeys.num_rows
+    own = tables.storeys.append_column("imposed_load_kn_m2", pa.array([5.0] * n)).append_column(
+        "imposed_load_source", pa.array(["pset"] * n)
+    )
+    assert {v for v, _ in loads(replace(tables, storeys=own))} == {5.0, float("inf")}
+    # Without either: the EN 1991-1-1 category of the current use, said to be assumed.
+    bare = tables.buildings.set_column(
+        tables.buildings.schema.get_field_index("attributes"), "attributes", pa.array(["{}"], pa.string())
+    )
+    assumed = loads(replace(tables, buildings=bare))
+    assert {v for v, _ in assumed} == {2.5, float("inf")} and any("assumed" in note for _, note in assumed)
