@@ -317,3 +317,25 @@ def test_the_design_load_comes_from_the_storey_then_the_design_basis_then_the_cu
     )
     assumed = loads(replace(tables, buildings=bare))
     assert {v for v, _ in assumed} == {2.5, float("inf")} and any("assumed" in note for _, note in assumed)
+
+
+def test_a_building_whose_use_changed_loses_the_results_of_paths_that_no_longer_apply(authored, tmp_path) -> None:
+    twin, ids, _ = authored
+    building = ids["cross_walls"]
+    with twin.write() as cur:
+        cur.execute("UPDATE buildings SET use = 'housing' WHERE building_id = ?", [building])
+    try:
+        assess_twin(twin, building_ids=None, paths=None)
+        paths = twin.query(
+            "SELECT path FROM res_reversibility WHERE building_id = ? ORDER BY path", [building]
+        ).column(0)
+        assert paths.to_pylist() == ["any->school", "housing->office"]
+        stale = twin.query(
+            "SELECT count(*) FROM res_reversibility_criteria WHERE building_id = ? AND path = 'office->housing'",
+            [building],
+        )
+        assert stale.column(0)[0].as_py() == 0
+    finally:
+        with twin.write() as cur:
+            cur.execute("UPDATE buildings SET use = 'office' WHERE building_id = ?", [building])
+        assess_twin(twin)
