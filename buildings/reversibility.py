@@ -24,7 +24,24 @@ residents = 2.16 n, pupils = 0.21 n; a school counts A / m² per pupil, offices 
 converted area times the €/m² range of the difficulty class given by the score (twin convention ⚠).
 
 Entry points: :func:`assess` (measures -> results and criteria tables; pure), :func:`applicable_paths`.
-The scenarios engine calls :func:`assess` with its own measures and rules.
+The scenarios engine calls :func:`assess` with its own measures (e.g. a scenario's changed heights or uses fed to
+:func:`~buildings.reversibility_measures.measure_gis`) and rules; :mod:`buildings.reversibility_store` does the
+same on a twin and stores the results.
+
+Examples
+--------
+>>> import shapely
+>>> from buildings.reversibility_measures import measure_gis
+>>> from buildings.reversibility_rules import default_rules
+>>> lod1 = pa.table({"building_id": ["a", "b"], "footprint": shapely.to_wkb([shapely.box(0, 0, 40, 13),
+...     shapely.box(0, 0, 40, 20)]), "height_m": [12.0, 12.0], "storeys_above_ground": [4, 4],
+...     "use": ["office", "office"], "construction_year": [1972, 1990], "source_ref": ["1", "2"],
+...     "route": ["gis", "gis"]})
+>>> rules = default_rules()
+>>> result = assess(measure_gis(lod1, rules), lod1, rules, ["office->housing"])
+>>> [(r["building_id"], r["convertible"], json.loads(r["vetoes"])[0]["criterion"] if r["vetoes"] != "[]" else None)
+...  for r in result.results.to_pylist()]
+[('a', None, None), ('b', False, 'depth')]
 """
 
 from __future__ import annotations

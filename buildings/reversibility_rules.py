@@ -134,7 +134,6 @@ class Rules(_Strict):
 
     version: str
     name: str
-    reference_year: int
     parameters: Parameters
     imposed_loads_kn_m2: dict[str, float]
     paths: dict[str, PathRule] = Field(min_length=1)
@@ -181,7 +180,7 @@ def parse_rules(text: str, origin: str = "<rules>") -> Rules:
     >>> parse_rules("version: x", "r.yaml")
     Traceback (most recent call last):
     ...
-    twin.errors.TwinError: r.yaml:1: name: field required (and 4 more errors)
+    twin.errors.TwinError: r.yaml:1: name: field required (and 3 more errors)
     """
     try:
         tree = yaml.compose(text, Loader=yaml.SafeLoader)
