@@ -26,7 +26,7 @@ from buildings.reversibility_store import assess_twin
 from twin.errors import TwinError
 from twin.store import Twin
 
-__all__ = ["RECOMMENDATIONS", "plan_images", "render_report", "write_report"]
+__all__ = ["RECOMMENDATIONS", "footprint_image", "plan_images", "render_report", "write_report"]
 
 RECOMMENDATIONS: dict[str, dict[str, str]] = {
     "depth": {
@@ -227,6 +227,36 @@ def plan_images(
         plt.close(fig)
         images.append({"storey": str(storey["name"]), "png": base64.b64encode(buffer.getvalue()).decode()})
     return images
+
+
+def footprint_image(wkb: bytes, title: str) -> list[dict[str, str]]:
+    """The footprint of a building without a model (GIS), with its minimum rotated rectangle dashed."""
+    import shapely
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+    except ImportError:
+        return []
+    outline = shapely.from_wkb(wkb)
+    rect = shapely.minimum_rotated_rectangle(outline)
+    origin = np.array(outline.bounds[:2])
+    fig, ax = plt.subplots(figsize=(5.0, 4.0), dpi=110)
+    for polygon in getattr(outline, "geoms", [outline]):
+        xy = np.asarray(polygon.exterior.coords) - origin
+        ax.fill(xy[:, 0], xy[:, 1], fc="#f1efe9", ec="#4d555c", lw=1.0)
+    if rect.geom_type == "Polygon":
+        xy = np.asarray(rect.exterior.coords) - origin
+        ax.plot(xy[:, 0], xy[:, 1], ls="--", lw=0.8, color="#b3261e")
+    ax.set_aspect("equal")
+    ax.set_title(f"{title}: footprint (LoD1); dashed: minimum rotated rectangle", fontsize=8)
+    ax.tick_params(labelsize=6)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return [{"storey": "footprint (LoD1)", "png": base64.b64encode(buffer.getvalue()).decode()}]
 
 
 def _plan_images_pyvista(meshes: pa.Table, storeys: list[dict[str, Any]], limit: int) -> list[dict[str, str]]:
@@ -452,6 +482,10 @@ def write_report(
         [building_id],
     ).to_pylist()
     plans = plan_images(twin, building_id, storeys)
+    if not plans:  # a GIS building: its footprint, with the depth the screening read from it
+        wkb = twin.query("SELECT ST_AsWKB(footprint) FROM buildings WHERE building_id = ?", [building_id])
+        outline = wkb.column(0)[0].as_py()
+        plans = footprint_image(outline, str(building.get("name") or building_id)) if outline else []
     c = carbon.to_pylist()
     text = render_report(
         building,

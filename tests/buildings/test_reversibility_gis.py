@@ -140,3 +140,19 @@ def test_olemps_unknowns_sit_where_the_data_is_missing(olemps: Twin) -> None:
         "WHERE b.use IS NULL AND c.criterion = 'imposed_load'"
     ).column(0)
     assert unknown_use.to_pylist() == ["unknown"]
+
+
+def test_the_study_of_a_gis_building_shows_its_footprint_and_says_what_is_unknown(olemps: Twin, tmp_path) -> None:
+    from buildings.reversibility_report import write_report
+
+    building = (
+        olemps.query(
+            "SELECT building_id FROM buildings WHERE use = 'housing' AND height_m > 0 ORDER BY building_id LIMIT 1"
+        )
+        .column(0)[0]
+        .as_py()
+    )
+    info = write_report(olemps, building, tmp_path / "g.html")
+    text = (tmp_path / "g.html").read_text(encoding="utf-8")
+    assert info["plans"] == 1 and "footprint (LoD1)" in text and text.count("data:image/png;base64,") == 1
+    assert "not visible in LoD1 GIS data" in text and "embodied carbon unknown" in text
