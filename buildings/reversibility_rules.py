@@ -168,6 +168,25 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+def _check_duplicates(node: yaml.Node | None, origin: str, where: str = "") -> None:
+    """YAML keeps the last of two equal keys silently; a rule file must not (which one did the author mean?)."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            line = key.start_mark.line + 1
+            name = f"{where}.{key.value}" if where else str(key.value)
+            if key.value in seen:
+                raise TwinError(
+                    f"{origin}:{line}: {name}: duplicate key (first at line {seen[key.value]})",
+                    "keep one of the two",
+                )
+            seen[key.value] = line
+            _check_duplicates(value, origin, name)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_duplicates(item, origin, f"{where}[{i}]")
+
+
 def _dotted(loc: tuple[Any, ...]) -> str:
     return ".".join("from" if p == "from_" else str(p) for p in loc)
 
@@ -191,6 +210,7 @@ def parse_rules(text: str, origin: str = "<rules>") -> Rules:
         raise TwinError(
             f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})", "fix the YAML syntax"
         ) from exc
+    _check_duplicates(tree, origin)
     if not isinstance(data, dict):
         raise TwinError(f"{origin}: a rule file is a mapping (version, name, paths, ...)", "see the default file")
     try:

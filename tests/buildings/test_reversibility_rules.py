@@ -232,3 +232,12 @@ def test_unknown_values_are_unknown_never_passed() -> None:
     row = result.results.to_pylist()[0]
     assert row["score"] == 0.0 and row["score_max"] == 100.0 and row["coverage"] == 0.0
     assert row["convertible"] is None
+
+
+def test_a_key_given_twice_is_refused_with_both_lines() -> None:
+    line = _line_of("      glazing: ")
+    text = TEXT.replace("      glazing: ", "      depth: ", 1)
+    with pytest.raises(
+        TwinError, match=rf"r\.yaml:{line}: paths\.office->housing\.criteria\.depth: duplicate key"
+    ):
+        parse_rules(text, "r.yaml")
