@@ -165,6 +165,7 @@ def assess(
     *,
     carbon: pa.Table | None = None,
     force: bool = False,
+    force_unknown_use: bool = False,
 ) -> Assessment:
     """Score every building of ``buildings`` on its applicable paths; pure and vectorised over buildings.
 
@@ -181,8 +182,11 @@ def assess(
     carbon:
         Optional per-building table from :func:`buildings.carbon.structure_carbon` (not used in the score).
     force:
-        Assess the given paths even for buildings whose current use is not the path's origin (a study of one
-        building asked for explicitly).
+        Assess the given paths even for buildings whose current use is not the path's origin (a path asked
+        for explicitly on given buildings).
+    force_unknown_use:
+        Assess every path for buildings whose current use is unknown (a study of one building asked for
+        explicitly); otherwise they get the paths from ``any`` only.
 
     Returns
     -------
@@ -202,6 +206,8 @@ def assess(
             mask = np.ones(len(uses), bool)
         else:
             mask = np.isin(uses, np.array(rule.from_, dtype=object))
+            if force_unknown_use:
+                mask |= np.array([u is None for u in uses], bool)
         if not mask.any():
             continue
         r, c = _assess_path(prep, buildings.filter(pa.array(mask)), mask, rules, name, rule)

@@ -118,7 +118,8 @@ def assess_twin(
     """Assess the twin's buildings (all, or ``building_ids``) on ``paths`` (default all) and store the results.
 
     Returns the assessment and the per-building structure carbon (:data:`buildings.carbon.CARBON_SCHEMA`).
-    When ``building_ids`` are given the paths are assessed whatever the buildings' current use.
+    With ``building_ids`` and ``paths`` the paths are assessed whatever the buildings' current use; with
+    ``building_ids`` alone, the paths that apply to each building's use (every path when the use is unknown).
     """
     rules = rules or default_rules()
     for name in paths or []:
@@ -135,7 +136,8 @@ def assess_twin(
         tables.buildings.select(["building_id", "use", "route"]),
         rules,
         paths,
-        force=bool(building_ids),
+        force=bool(building_ids and paths),
+        force_unknown_use=bool(building_ids),
     )
     if store:
         store_assessment(

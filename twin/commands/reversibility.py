@@ -85,6 +85,7 @@ def _assess(
             "cost_high_eur": r["cost_high_eur"],
             "carbon_kept_kgco2e": kept.get(r["building_id"]) if r["route"] == "ifc" else None,
             "vetoes": [v["reason"] for v in json.loads(r["vetoes"])],
+            "storeys": json.loads(r["storey_scores"]) if building else [],
         }
         for r in ordered[: _TOP if not building else len(ordered)]
     ]
@@ -165,13 +166,32 @@ def _print(data: dict[str, Any]) -> None:
             "; ".join(r["vetoes"])[:120],
         )
     out.print(table)
+    for r in data["top"]:
+        if not r.get("storeys"):
+            continue
+        per = Table(title=f"{r['name']}: {r['path']} per storey")
+        for column in ("storey", "level", "area m²", "score", "verdict"):
+            per.add_column(column)
+        for s in r["storeys"]:
+            per.add_row(
+                str(s["name"]),
+                str(s["level_index"]),
+                "" if s["area_m2"] is None else f"{s['area_m2']:,.0f}",
+                f"{s['score']:.0f}",
+                {True: "convertible", False: "vetoed", None: "unknown"}[s["convertible"]],
+            )
+        out.print(per)
     for s in data["summary"]:
         q = s["score_quartiles"]
         spread = f"scores min {q[0]:.0f} / median {q[2]:.0f} / max {q[4]:.0f}" if q else ""
         out.print(
             f"{s['path']}: {s['buildings']:,} buildings: {s['convertible']:,} convertible, "
-            f"{s['not_convertible']:,} vetoed, {s['unknown']:,} unknown; {spread}; "
-            f"{s['dwellings']:,.0f} dwellings, {s['pupils']:,.0f} pupils from the convertible ones",
+            f"{s['not_convertible']:,} vetoed, {s['unknown']:,} unknown; {spread}"
+            + (
+                f"; {s['dwellings']:,.0f} dwellings, {s['pupils']:,.0f} pupils from the convertible ones"
+                if s["dwellings"] or s["pupils"]
+                else ""
+            ),
             soft_wrap=True,
         )
     if data["rows"] > len(data["top"]):
