@@ -172,11 +172,9 @@ def _design_load(
     """Design imposed load of a storey: the storey's own, the building's Twin_DesignBasis, the current use."""
     own = storey.get("imposed_load_kn_m2")
     if own is not None:
-        return (
-            float(own),
-            f"storeys.imposed_load_kn_m2 ({storey.get('imposed_load_source') or 'stored'})",
-            [storey["storey_id"]],
-        )
+        origin = storey.get("imposed_load_source") or "stored"
+        read = f", read from {storey['imposed_load_evidence']}" if storey.get("imposed_load_evidence") else ""
+        return float(own), f"storeys.imposed_load_kn_m2 ({origin}{read})", [storey["storey_id"]]
     basis = psets.get("Twin_DesignBasis", {}).get("ImposedLoad_kN_m2")
     if basis is not None:
         return float(basis), "Twin_DesignBasis.ImposedLoad_kN_m2 of the building", [building["building_id"]]

@@ -307,10 +307,14 @@ def test_the_design_load_comes_from_the_storey_then_the_design_basis_then_the_cu
     assert any("Twin_DesignBasis" in note for _, note in loads(tables))
     # A per-storey load stored in the twin (the IFC ingest's storeys.imposed_load_kn_m2) wins.
     n = tables.storeys.num_rows
-    own = tables.storeys.append_column("imposed_load_kn_m2", pa.array([5.0] * n)).append_column(
-        "imposed_load_source", pa.array(["pset"] * n)
+    own = (
+        tables.storeys.append_column("imposed_load_kn_m2", pa.array([5.0] * n))
+        .append_column("imposed_load_source", pa.array(["pset"] * n))
+        .append_column("imposed_load_evidence", pa.array(["Pset_SlabCommon.ImposedLoad"] * n))
     )
-    assert {v for v, _ in loads(replace(tables, storeys=own))} == {5.0, float("inf")}
+    stored = loads(replace(tables, storeys=own))
+    assert {v for v, _ in stored} == {5.0, float("inf")}
+    assert any("pset, read from Pset_SlabCommon.ImposedLoad" in note for _, note in stored)
     # Without either: the EN 1991-1-1 category of the current use, said to be assumed.
     bare = tables.buildings.set_column(
         tables.buildings.schema.get_field_index("attributes"), "attributes", pa.array(["{}"], pa.string())
