@@ -15,20 +15,31 @@ These are the inputs of the monthly quasi-steady balance of ISO 13790 / ISO 5201
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from twin.errors import TwinError
 
-__all__ = ["ORIENTATIONS", "ORIENTATION_AZIMUTH_DEG", "Climate", "climate_from_hourly", "read_climate"]
+__all__ = [
+    "ORIENTATIONS",
+    "ORIENTATION_AZIMUTH_DEG",
+    "PV_PLANES",
+    "Climate",
+    "climate_from_hourly",
+    "read_climate",
+]
 
 ORIENTATIONS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW", "horizontal")
 """The orientations of the twin's envelope surfaces (``envelope_surfaces.orientation``), in this order."""
 
 ORIENTATION_AZIMUTH_DEG = (0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0, 315.0)
 """Azimuth of the outward normal of the vertical orientations, degrees clockwise from north (pvlib convention)."""
+
+PV_PLANES = ((30.0, 180.0), (30.0, 135.0), (30.0, 225.0), (30.0, 90.0), (30.0, 270.0), (10.0, 180.0), (0.0, 180.0))
+"""(tilt, azimuth) planes whose annual irradiance :func:`climate_from_hourly` also computes, for rooftop PV."""
 
 _EPW_FIELDS = 35  # an EPW data line has 35 comma-separated fields
 _NUMERIC = {0: "year", 1: "month", 2: "day", 3: "hour", 6: "dry bulb temperature", 13: "global horizontal",
@@ -48,6 +59,7 @@ class Climate:
         (eight vertical planes, then the horizontal).
     latitude, longitude : degrees, for rooftop PV.
     source : the file path, or ``None``.
+    pv_planes_kwh_m2 : annual irradiance on the tilted planes of :data:`PV_PLANES`, kWh/m2, keyed (tilt, azimuth).
     """
 
     name: str
@@ -57,6 +69,7 @@ class Climate:
     latitude: float
     longitude: float
     source: str | None = None
+    pv_planes_kwh_m2: Mapping[tuple[float, float], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if np.shape(self.theta_e_c) != (12,) or np.shape(self.hours) != (12,):
@@ -138,7 +151,7 @@ def climate_from_hourly(
     zenith = solpos["apparent_zenith"].to_numpy()
     azimuth = solpos["azimuth"].to_numpy()
     months = index.month.to_numpy() - 1
-    planes = [(90.0, az) for az in ORIENTATION_AZIMUTH_DEG] + [(0.0, 180.0)]
+    planes = [(90.0, az) for az in ORIENTATION_AZIMUTH_DEG] + [(0.0, 180.0)] + list(PV_PLANES)
     irradiance = np.zeros((len(planes), 12))
     for row, (tilt, az) in enumerate(planes):
         poa = pvlib.irradiance.get_total_irradiance(
@@ -148,7 +161,9 @@ def climate_from_hourly(
         irradiance[row] = np.bincount(months, weights=values, minlength=12) / 1000.0
     hours = np.bincount(months, minlength=12).astype(float)
     theta = np.bincount(months, weights=np.asarray(temp_air_c, float), minlength=12) / np.maximum(hours, 1)
-    return Climate(name, theta, hours, irradiance, float(latitude), float(longitude), source)
+    nine = len(ORIENTATIONS)
+    pv = {plane: float(irradiance[nine + i].sum()) for i, plane in enumerate(PV_PLANES)}
+    return Climate(name, theta, hours, irradiance[:nine], float(latitude), float(longitude), source, pv)
 
 
 def read_climate(path: str | Path, *, albedo: float = 0.2) -> Climate:
