@@ -259,7 +259,7 @@ def cooling_utilisation(gamma: np.ndarray, a: np.ndarray | float) -> np.ndarray:
     [1.0, 0.8571, 0.6667, 1.0]
     """
     g = np.asarray(gamma, dtype=float)
-    with np.errstate(divide="ignore"):
+    with np.errstate(all="ignore"):
         x = np.where(g > 0, 1.0 / np.where(g > 0, g, 1.0), 0.0)
     out = heating_utilisation(x, a)
     return np.where(g > 0, out, np.where(np.isnan(g), np.nan, 1.0))
@@ -331,7 +331,7 @@ def monthly_needs(env: Envelope, climate: Climate, params: EnergyParameters | No
     q_sol = a_sol @ np.asarray(climate.irradiance_kwh_m2, dtype=float)  # [n, 12] kWh
     q_gn = q_int + q_sol
 
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         tau = (_heat_capacity(env.heat_capacity_class, p) * floor / 3600.0) / h
         a_h = (p.a0_heating + tau / p.tau0_heating_h)[:, None]
         a_c = (p.a0_cooling + tau / p.tau0_cooling_h)[:, None]
@@ -344,7 +344,8 @@ def monthly_needs(env: Envelope, climate: Climate, params: EnergyParameters | No
         cooling = np.maximum(q_gn - eta_c * q_ht_cool, 0.0)
 
     bad = np.array([r is not None for r in env.unknown_reason], dtype=bool) if n else np.zeros(0, bool)
-    bad |= ~np.isfinite(h) | ~np.isfinite(tau) | ~np.isfinite(floor) | ~np.isfinite(q_gn).all(axis=1)
+    # a zone without losses (H = 0) has an infinite time constant: no heating need, all gains to cool
+    bad |= ~np.isfinite(h) | ~(np.isfinite(tau) | (h == 0)) | ~np.isfinite(floor) | ~np.isfinite(q_gn).all(axis=1)
     arrays = [heating, cooling, q_tr, q_ve, q_int, q_sol, eta_h, eta_c]
     for array in arrays:
         array[bad] = np.nan
