@@ -332,7 +332,8 @@ def monthly_needs(env: Envelope, climate: Climate, params: EnergyParameters | No
     q_gn = q_int + q_sol
 
     with np.errstate(all="ignore"):
-        tau = (_heat_capacity(env.heat_capacity_class, p) * floor / 3600.0) / h
+        # a (nearly) lossless zone has an unbounded time constant: cap it (1e6 h makes eta the step function)
+        tau = np.minimum((_heat_capacity(env.heat_capacity_class, p) * floor / 3600.0) / h, 1e6)
         a_h = (p.a0_heating + tau / p.tau0_heating_h)[:, None]
         a_c = (p.a0_cooling + tau / p.tau0_cooling_h)[:, None]
         gamma_h = np.where(q_ht != 0, q_gn / np.where(q_ht != 0, q_ht, 1.0), np.inf)
@@ -344,8 +345,7 @@ def monthly_needs(env: Envelope, climate: Climate, params: EnergyParameters | No
         cooling = np.maximum(q_gn - eta_c * q_ht_cool, 0.0)
 
     bad = np.array([r is not None for r in env.unknown_reason], dtype=bool) if n else np.zeros(0, bool)
-    # a zone without losses (H = 0) has an infinite time constant: no heating need, all gains to cool
-    bad |= ~np.isfinite(h) | ~(np.isfinite(tau) | (h == 0)) | ~np.isfinite(floor) | ~np.isfinite(q_gn).all(axis=1)
+    bad |= ~np.isfinite(h) | ~np.isfinite(tau) | ~np.isfinite(floor) | ~np.isfinite(q_gn).all(axis=1)
     arrays = [heating, cooling, q_tr, q_ve, q_int, q_sol, eta_h, eta_c]
     for array in arrays:
         array[bad] = np.nan

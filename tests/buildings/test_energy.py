@@ -87,7 +87,7 @@ def test_a_heavier_building_uses_more_of_its_gains() -> None:
     assert heavy.heating_annual_kwh[0] < light.heating_annual_kwh[0]
 
 
-positive = st.floats(0.0, 500.0, allow_nan=False)
+positive = st.floats(0.0, 500.0, allow_nan=False, allow_subnormal=False)
 
 
 @st.composite
@@ -95,7 +95,7 @@ def envelopes(draw: st.DrawFn) -> Envelope:
     n = draw(st.integers(1, 8))
     area = draw(arrays(float, (n, len(SURFACE_KINDS)), elements=positive))
     u = draw(arrays(float, (n, len(SURFACE_KINDS)), elements=st.floats(0.05, 6.0)))
-    windows = draw(arrays(float, (n, len(ORIENTATIONS)), elements=st.floats(0.0, 60.0)))
+    windows = draw(arrays(float, (n, len(ORIENTATIONS)), elements=st.floats(0.0, 60.0, allow_subnormal=False)))
     area[:, SURFACE_KINDS.index("window")] = windows.sum(axis=1)
     classes = draw(st.lists(st.sampled_from(["very_light", "light", "medium", "heavy", "very_heavy"]), min_size=n,
                             max_size=n))  # fmt: skip
@@ -107,18 +107,18 @@ def envelopes(draw: st.DrawFn) -> Envelope:
         area_m2=area,
         u_w_m2k=u,
         window_area_m2=windows,
-        ventilation_1_h=draw(arrays(float, n, elements=st.floats(0.0, 2.0))),
-        infiltration_1_h=draw(arrays(float, n, elements=st.floats(0.0, 1.0))),
+        ventilation_1_h=draw(arrays(float, n, elements=st.floats(0.0, 2.0, allow_subnormal=False))),
+        infiltration_1_h=draw(arrays(float, n, elements=st.floats(0.0, 1.0, allow_subnormal=False))),
         heat_capacity_class=np.array(classes, dtype=object),
         use=np.array(uses, dtype=object),
     )
 
 
-temperatures = arrays(float, 12, elements=st.floats(-15.0, 35.0))
+temperatures = arrays(float, 12, elements=st.floats(-15.0, 35.0, allow_subnormal=False))
 
 
 @settings(max_examples=60, deadline=None)
-@given(env=envelopes(), theta=temperatures, sun=st.floats(0.0, 3.0))
+@given(env=envelopes(), theta=temperatures, sun=st.floats(0.0, 3.0, allow_subnormal=False))
 def test_needs_are_never_negative(env: Envelope, theta: np.ndarray, sun: float) -> None:
     needs = monthly_needs(env, climate(theta, sun))
     assert np.all(needs.heating_kwh >= 0) and np.all(needs.cooling_kwh >= 0)
