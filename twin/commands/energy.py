@@ -360,6 +360,14 @@ def register(cli: click.Group, commands: dict[str, Any]) -> None:
         if data["assumed"]:
             tc.out.print(f"Lamps of unknown wattage assumed {data['assumed'][0]} {data['assumed'][1]:g} W.")
         for r in data["town"]:
+            if r["lamps_unknown"] == r["lamps"]:
+                tc.out.print(
+                    f"{r['option']}: {r['entity_id']}: no lamp with a known wattage: "
+                    f"{r['lamps_unknown']:,} lamps of unknown wattage left out; state one with "
+                    "--assume-unknown TECH:WATTS (e.g. shp:100)",
+                    soft_wrap=True,
+                )
+                continue
             tc.out.print(
                 f"{r['option']} ({data['descriptions'][r['option']]}): {r['entity_id']}: "
                 f"{_fmt(r['baseline_kwh'] / 1000, 0)} -> {_fmt(r['option_kwh'] / 1000, 0)} MWh/yr "

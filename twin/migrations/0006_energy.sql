@@ -91,7 +91,9 @@ CREATE TABLE res_lighting (
     capex_eur             DOUBLE,
     simple_payback_yr     DOUBLE,
     assumptions           JSON,
-    computed_at           TIMESTAMP NOT NULL,
-    PRIMARY KEY (scenario_id, option, level, entity_id)
+    computed_at           TIMESTAMP NOT NULL
+    -- one row per (scenario_id, option, level, entity_id), kept by networks.lighting.store_lighting; no PRIMARY
+    -- KEY: DuckDB's index makes replacing an option's 30,000 lamp rows take seconds instead of milliseconds
 );
+COMMENT ON COLUMN res_lighting.assumptions IS 'The inputs of the option (hours, ballast, wattages, prices, assumed lamps); NULL on lamp rows: read the town row of the same option.';
 COMMENT ON TABLE res_lighting IS 'Street-lighting options (LED, dimming, presence detection) per lamp, street, district and town: energy, cost, CO2 and payback (methods.md 3).';
