@@ -196,10 +196,17 @@ def envelope_from_lod1(
         "windows split equally N/E/S/W; party walls counted as facade",
         f"reference floor = {p.net_to_gross} x footprint x storeys; volume = reference x {p.room_height_m} m",
     ]
-    assumptions = [
-        [*common, f"period {labels[i]}", *(["perimeter of a square footprint"] if square[i] else [])]
-        for i in range(n)
-    ]
+    # one shared list per (period, square) group, not one per building
+    group = np.where(idx >= 0, idx, len(t.last_year)) * 2 + square.astype(int)
+    notes = {
+        int(g): [
+            *common,
+            f"period {labels[np.argmax(group == g)]}",
+            *(["perimeter of a square footprint"] if g % 2 else []),
+        ]
+        for g in np.unique(group)
+    }
+    assumptions = [notes[g] for g in group.tolist()]
     return Envelope(
         building_id=ids,
         route=np.full(n, "lod1", dtype=object),
