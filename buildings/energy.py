@@ -290,7 +290,7 @@ def _internal_gains_w_m2(use: np.ndarray, params: EnergyParameters) -> np.ndarra
     gains = params.internal_gains_w_m2
     default = gains.get(params.default_use, 0.0)
     uses, inverse = group_codes(use)
-    per_use = np.array([gains.get(u, default) if u is not None else default for u in uses], dtype=float)
+    per_use = np.array([gains.get(str(u), default) if u is not None else default for u in uses], dtype=float)
     return per_use[inverse]
 
 

@@ -117,7 +117,7 @@ def _lookup(keys: np.ndarray, table: Mapping[str, object], attribute: str | None
     names, inverse = group_codes(keys)
     values = []
     for name in names:
-        item = table.get(name) if name is not None else None
+        item = table.get(str(name)) if name is not None else None
         value = getattr(item, attribute) if (item is not None and attribute) else item
         values.append(np.nan if value is None else value)
     return np.asarray(values, dtype=float if attribute != "energy" else object)[inverse]

@@ -17,8 +17,15 @@ from buildings.energy import (
     heating_utilisation,
     monthly_needs,
 )
-from buildings.energy_archetypes import envelope_from_lod1, envelope_from_surfaces
+from buildings.energy_archetypes import (
+    ArchetypeParameters,
+    envelope_from_lod1,
+    envelope_from_surfaces,
+    tabula_archetypes,
+)
 from buildings.weather import ORIENTATIONS, Climate
+from tests.conftest import shared_data
+from twin.errors import TwinError
 
 LYON_LIKE = np.array([3.9, 4.2, 8.1, 12.1, 16.4, 20.8, 22.6, 22.3, 18.0, 13.8, 8.8, 4.7])
 HOURS = np.array([744, 672, 744, 720, 744, 720, 744, 744, 720, 744, 720, 744], dtype=float)
@@ -210,3 +217,16 @@ def test_the_ifc_route_sums_areas_and_fills_missing_u_values_from_the_period() -
     assert env.u_w_m2k[0, 1] == pytest.approx((40 * 0.2 + 40 * 0.27) / 80)  # flat-roof default for the rest
     assert env.unknown_reason[1].startswith("no envelope data")
     np.testing.assert_allclose(heat_transfer_coefficients(env, EnergyParameters())[0][1], 0.0)
+
+
+def test_the_tabula_typology_gives_an_archetype_table_by_period() -> None:
+    table = tabula_archetypes(shared_data("tabula-france-typology", "tabula_france.csv"), "SFH")
+    assert len(table.last_year) == 10 and table.last_year[0] == 1914 and table.last_year[-1] == 9999
+    assert table.u_wall[1] == 2.5 and table.u_window[-1] == 1.4  # 1915-48 walls; 2013+ windows
+    env = envelope_from_lod1(
+        np.array(["a"], dtype=object), np.array([100.0]), np.array([6.0]), np.array([2]), np.array([1930]),
+        np.array(["housing"], dtype=object), params=ArchetypeParameters(table=table),
+    )  # fmt: skip
+    assert env.u_w_m2k[0, 0] == 2.5 and "TABULA" in env.assumptions[0][0]
+    with pytest.raises(TwinError, match="no existing-state row of size class XL"):
+        tabula_archetypes(shared_data("tabula-france-typology", "tabula_france.csv"), "XL")
