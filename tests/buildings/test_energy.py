@@ -124,7 +124,7 @@ def envelopes(draw: st.DrawFn) -> Envelope:
 temperatures = arrays(float, 12, elements=st.floats(-15.0, 35.0, allow_subnormal=False))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(env=envelopes(), theta=temperatures, sun=st.floats(0.0, 3.0, allow_subnormal=False))
 def test_needs_are_never_negative(env: Envelope, theta: np.ndarray, sun: float) -> None:
     needs = monthly_needs(env, climate(theta, sun))
@@ -132,7 +132,7 @@ def test_needs_are_never_negative(env: Envelope, theta: np.ndarray, sun: float) 
     assert np.all(np.isfinite(needs.heating_kwh)) and np.all(np.isfinite(needs.cooling_kwh))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(env=envelopes(), theta=temperatures)
 def test_with_no_gains_the_utilisation_terms_vanish(env: Envelope, theta: np.ndarray) -> None:
     no_gains = EnergyParameters(internal_gains_w_m2={}, default_use="parking")
@@ -148,7 +148,7 @@ def test_with_no_gains_the_utilisation_terms_vanish(env: Envelope, theta: np.nda
     np.testing.assert_allclose(needs.cooling_kwh, np.maximum(inflow, 0.0), rtol=1e-12, atol=1e-9)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(env=envelopes(), theta=temperatures, seed=st.integers(0, 2**31))
 def test_results_do_not_depend_on_the_order_of_buildings(env: Envelope, theta: np.ndarray, seed: int) -> None:
     order = np.random.default_rng(seed).permutation(len(env))
@@ -158,7 +158,7 @@ def test_results_do_not_depend_on_the_order_of_buildings(env: Envelope, theta: n
     np.testing.assert_allclose(shuffled.cooling_kwh, first.cooling_kwh[order], rtol=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(env=envelopes(), theta=temperatures, factor=st.floats(0.1, 1.0))
 def test_lower_u_values_never_raise_the_heating_need(env: Envelope, theta: np.ndarray, factor: float) -> None:
     before = monthly_needs(env, climate(theta))
