@@ -146,6 +146,7 @@ def test_the_lighting_command_compares_the_options(montpellier: Path, tmp_path: 
     assert result.exit_code == 0, result.output
     for name in OPTIONS:
         assert f"{name} (" in result.output
+    assert "Presence detection on top of LED + dimming" in result.output
     bare = runner.invoke(cli, ["--twin", str(path), "lighting", "--profile", "led_dimming"])
     assert bare.exit_code == 0 and "29,969 lamps of unknown wattage left out" in bare.output
     bad = runner.invoke(cli, ["--twin", str(path), "lighting", "--profile", "disco"])

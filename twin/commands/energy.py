@@ -395,3 +395,16 @@ def register(cli: click.Group, commands: dict[str, Any]) -> None:
                     "state one with --assume-unknown TECH:WATTS",
                     soft_wrap=True,
                 )
+        by_option = {(r["option"], r["entity_id"]): r for r in data["town"]}
+        for (name, entity), r in by_option.items():
+            base = by_option.get(("led_dimming", entity))
+            if name != "led_presence" or base is None or not base["cost_saved_eur_yr"]:
+                continue
+            extra_capex = r["capex_eur"] - base["capex_eur"]
+            extra_saving = r["cost_saved_eur_yr"] - base["cost_saved_eur_yr"]
+            payback = f"{extra_capex / extra_saving:,.1f} yr" if extra_saving > 0 else "never"
+            tc.out.print(
+                f"Presence detection on top of LED + dimming ({entity}): +{extra_capex:,.0f} EUR for "
+                f"+{extra_saving:,.0f} EUR/yr: pays back in {payback}.",
+                soft_wrap=True,
+            )
