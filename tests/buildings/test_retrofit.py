@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from buildings.energy import Envelope, monthly_needs
 from buildings.retrofit import (
     FinanceParameters,
+    apply_package,
     assess_retrofit,
     load_catalogue,
     npv,
@@ -129,3 +130,15 @@ def test_store_retrofit_replaces_the_rows_of_the_same_package(twin: Twin) -> Non
     assert store_retrofit(twin, table) == 1
     store_retrofit(twin, table)
     assert twin.query("SELECT count(*) FROM res_retrofit").column(0)[0].as_py() == 1
+
+
+def test_apply_package_gives_the_retrofitted_envelope_for_the_scenarios_engine() -> None:
+    env = envelope()
+    state = apply_package(env, climate(), CATALOGUE, "bbc")
+    assert state.carrier.tolist() == ["heat_pump"] and state.envelope.heat_recovery[0] == 0.75
+    assert state.envelope.u_w_m2k[0, 0] == pytest.approx(1 / (1 / 0.5 + 3.7))
+    (row,) = [r for r in assess_retrofit(env, climate(), CATALOGUE, "bbc").to_pylist() if r["measure"] == "*"]
+    assert row["heating_need_after_kwh"] == pytest.approx(
+        monthly_needs(state.envelope, climate()).heating_annual_kwh[0]
+    )
+    assert row["capex_eur"] == pytest.approx(state.capex[0])
