@@ -508,7 +508,7 @@ def power_check(
     implicit = np.array(model.implicit_trafo, dtype=bool)
     on_node = np.full(n, np.nan)
     if implicit.any():
-        at = pd.Index(model.bus_ids).get_indexer([model.trafo_ids[i] for i in np.flatnonzero(implicit)])
+        at = pd.Index(model.bus_ids).get_indexer(pd.Index([model.trafo_ids[i] for i in np.flatnonzero(implicit)]))
         on_node[at] = trafo_loading[implicit]  # the node's flag speaks of its voltage, this column of the load
     nodes = pa.table(
         {
