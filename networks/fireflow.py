@@ -73,8 +73,8 @@ def hydrants(twin: Twin, network_id: str, params: FireFlowParams | None = None) 
     )
     own = np.asarray(table.column("own").to_numpy(zero_copy_only=False), dtype=float)
     size_text = [str(s or "").lower().replace(" ", "") for s in table.column("size").to_pylist()]
-    size = np.array([_number(s) for s in size_text])
-    double = np.array(["2x" in s for s in size_text]) | (size >= 150)
+    size = np.array([_number(s) for s in size_text], dtype=float)
+    double = np.array(["2x" in s for s in size_text], dtype=bool) | (size >= 150)
     dn65 = ~double & (size <= 80)
     dn100 = ~double & (size > 80)
     if params.flow_m3_h is not None:
