@@ -48,8 +48,8 @@ def test_every_hydrant_of_the_demo_is_checked_and_equals_a_water_check_with_its_
 
 
 @pytest.fixture(scope="module")
-def net3(tmp_path_factory: pytest.TempPathFactory) -> Twin:
-    twin = Twin(tmp_path_factory.mktemp("fire") / "twin.duckdb")
+def net3() -> Twin:
+    twin = Twin(":memory:")
     ingest_network(twin, shared_data("network-wntr-epanet", "Net3.inp"), kind="water", origin="651000,6862000")
     with twin.write() as cur:  # three junctions become hydrants of three sizes
         for node, size in (("10", "65"), ("15", "100"), ("20", "2x100")):

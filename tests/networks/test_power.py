@@ -32,8 +32,9 @@ def pandapower_run(path: Path) -> object:
 
 @pytest.mark.parametrize("name", ["lv_schutterwald.json", "mv_oberrhein.json"])
 def test_a_pandapower_network_rebuilt_from_the_tables_gives_its_own_results(
-    name: str, twin: Twin, tmp_path: Path
+    name: str, memory_twin: Twin, tmp_path: Path
 ) -> None:
+    twin = memory_twin
     # The file is imported from a copy that is then deleted: the load flow can only come from the tables.
     source = shared_data("network-pandapower-oberrhein-schutterwald", name)
     copy = tmp_path / name

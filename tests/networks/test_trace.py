@@ -94,7 +94,8 @@ def test_an_unknown_id_or_orientation_is_a_clear_error(small: Twin) -> None:
         trace(small, "water:s:J2", orientation="flow")
 
 
-def test_net3_flow_orientation_follows_the_checked_flows(twin: Twin) -> None:
+def test_net3_flow_orientation_follows_the_checked_flows(memory_twin: Twin) -> None:
+    twin = memory_twin
     ingest_network(twin, shared_data("network-wntr-epanet", "Net3.inp"), kind="water", origin="651000,6862000")
     _, links = water_check(twin, "water:Net3", WaterCheckParams(add_building_demand=False))
     flow = dict(zip(links.column("link_id").to_pylist(), links.column("flow_l_s").to_pylist(), strict=True))
