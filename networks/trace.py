@@ -6,7 +6,8 @@ Links are oriented from the sources outward, by one of two rules (``orientation`
   ``flow_l_s``, power ``p_from_kw``, scenario 0): the way water or power actually goes; links with no flow carry
   nothing and are left out;
 - ``distance``: from the end nearer a source (shortest path along ``length_m``, scipy.sparse.csgraph
-  ``dijkstra`` from every source at once) to the farther one; links whose ends are as near are left out. In a
+  ``dijkstra`` from every source at once) to the farther one; links whose ends are as near are left out, and so
+  are links that carry nothing (an open switch at either end, out of service, a pipe closed by status). In a
   radial network this is the feeding tree exactly; in a meshed one, the part each node feeds on the shortest
   routes.
 
@@ -112,16 +113,25 @@ def _flow_sign(twin: Twin, network_id: str, link_ids: np.ndarray) -> np.ndarray 
 
 
 def _distance_sign(twin: Twin, network_id: str, graph: Any) -> np.ndarray:
-    lengths = twin.query(
-        "SELECT link_id, length_m FROM network_links WHERE network_id = ? ORDER BY link_id", [network_id]
-    ).column("length_m")
-    length = np.asarray(lengths.to_numpy(zero_copy_only=False), dtype=float)
+    rows = twin.query(
+        "SELECT link_id, length_m, coalesce(TRY_CAST(attributes->>'open_at_from' AS BOOLEAN), false) "
+        "OR coalesce(TRY_CAST(attributes->>'open_at_to' AS BOOLEAN), false) "
+        "OR NOT coalesce(TRY_CAST(attributes->>'in_service' AS BOOLEAN), true) "
+        "OR upper(coalesce(attributes->>'initial_status', '')) = 'CLOSED' AS cut "
+        "FROM network_links WHERE network_id = ? ORDER BY link_id",
+        [network_id],
+    )
+    length = np.asarray(rows.column("length_m").to_numpy(zero_copy_only=False), dtype=float)
+    cut = np.asarray(rows.column("cut").to_numpy(zero_copy_only=False), dtype=bool)
     length = np.where(np.isfinite(length) & (length > 0), length, 1e-3)  # pumps, valves, transformers
     n = graph.n_nodes
-    f, t = graph.from_index, graph.to_index
-    matrix = coo_matrix((np.r_[length, length], (np.r_[f, t], np.r_[t, f])), shape=(n, n)).tocsr()
+    f, t = graph.from_index[~cut], graph.to_index[~cut]
+    matrix = coo_matrix((np.r_[length[~cut], length[~cut]], (np.r_[f, t], np.r_[t, f])), shape=(n, n)).tocsr()
     distance = dijkstra(matrix, directed=True, indices=np.flatnonzero(graph.source), min_only=True)
-    return np.sign(np.nan_to_num(distance[t] - distance[f], nan=0.0, posinf=0.0, neginf=0.0))
+    f, t = graph.from_index, graph.to_index
+    sign = np.sign(np.nan_to_num(distance[t] - distance[f], nan=0.0, posinf=0.0, neginf=0.0))
+    sign[cut] = 0.0  # an open switch, a closed pipe or a link out of service carries nothing
+    return sign
 
 
 def _find(twin: Twin, element_id: str) -> tuple[str, str]:
@@ -223,7 +233,7 @@ def _path(
 
 
 def _attached(twin: Twin, network_id: str, served: list[str], result: Trace, lights_max_distance_m: float) -> None:
-    """Buildings, sensors and (power) street lights of the downstream nodes."""
+    """Buildings, (power) street lights and the sensors on them or on the downstream nodes and links."""
     result.buildings = (
         twin.query(
             "SELECT building_id FROM service_connections WHERE network_id = ? AND list_contains(?, node_id) "
@@ -233,13 +243,26 @@ def _attached(twin: Twin, network_id: str, served: list[str], result: Trace, lig
         .column(0)
         .to_pylist()
     )
+    _street_lights(twin, network_id, served, result, lights_max_distance_m)
     result.sensors = twin.query(
         "SELECT sensor_id, kind, asset_kind, asset_id FROM sensors WHERE "
         "(asset_kind = 'network_node' AND list_contains($nodes, asset_id)) OR "
         "(asset_kind = 'network_link' AND list_contains($links, asset_id)) OR "
-        "(asset_kind = 'building' AND list_contains($buildings, asset_id)) ORDER BY sensor_id",
-        {"nodes": served, "links": result.downstream_links, "buildings": result.buildings},
+        "(asset_kind = 'building' AND list_contains($buildings, asset_id)) OR "
+        "(asset_kind = 'streetlight' AND list_contains($lights, asset_id)) ORDER BY sensor_id",
+        {
+            "nodes": served,
+            "links": result.downstream_links,
+            "buildings": result.buildings,
+            "lights": result.street_lights,
+        },
     ).to_pylist()
+
+
+def _street_lights(
+    twin: Twin, network_id: str, served: list[str], result: Trace, lights_max_distance_m: float
+) -> None:
+    """Power: the street lights whose nearest power node (within the distance) is one of ``served``."""
     kind = twin.query("SELECT kind FROM networks WHERE network_id = ?", [network_id]).column(0).to_pylist()
     if kind != ["power"]:
         return
