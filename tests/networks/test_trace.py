@@ -105,12 +105,13 @@ def test_net3_flow_orientation_follows_the_checked_flows(memory_twin: Twin) -> N
             "SELECT link_id, from_node, to_node FROM network_links WHERE network_id = 'water:Net3'"
         ).to_pylist()
     }
-    # Junction 10 of Net3 hangs on the Lake's pump 10, which is off in the snapshot: by flow nothing feeds it,
-    # by distance the Lake does, through the pump.
+    # Junction 10 of Net3 hangs on the Lake's pump 10, which the file starts closed: by flow nothing feeds it,
+    # by distance the pump is left out (it carries nothing), so the path comes round from another source.
     result = trace(twin, "water:Net3:10")
     assert result.orientation == "flow" and result.sources == [] and result.path_nodes == []
     result = trace(twin, "water:Net3:10", orientation="distance")
-    assert ids(result.path_nodes) == ["Lake", "10"] and ids(result.path_links) == ["10"]
+    assert result.path_nodes[0] in result.sources and "water:Net3:Lake" not in result.sources
+    assert "water:Net3:10" not in result.path_links and result.path_nodes[-1] == "water:Net3:10"
     for node in ("water:Net3:255", "water:Net3:20", "water:Net3:121"):
         result = trace(twin, node)
         assert result.sources and result.path_nodes[0] in result.sources and result.path_nodes[-1] == node
