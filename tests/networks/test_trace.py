@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.networks import ingest_network
 from networks.capacity import WaterCheckParams, water_check
-from networks.trace import trace
+from networks.trace import oriented_links, reach, trace
 from tests.conftest import shared_data
 from twin import Twin
 from twin.cli import cli
@@ -145,3 +148,31 @@ def test_the_trace_command_prints_either_side_and_rejects_an_unknown_id(district
     assert result.exit_code == 0 and "Downstream:" not in result.output
     result = runner.invoke(cli, [*base, "power:power_lv:nope"])
     assert result.exit_code == 1 and "no network node or link 'power:power_lv:nope'" in result.stderr
+
+
+@given(st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=40), st.data())
+def test_on_any_tree_downstream_is_the_subtree_and_upstream_the_ancestors(
+    draws: list[float], data: st.DataObject
+) -> None:
+    # Node k + 1 hangs on a node before it; links drawn either way, the sign says which way they carry.
+    parent = np.array([int(d * (k + 1)) for k, d in enumerate(draws)])
+    child = np.arange(1, len(parent) + 1)
+    flip = np.array(data.draw(st.lists(st.booleans(), min_size=len(parent), max_size=len(parent))))
+    f, t = np.where(flip, child, parent), np.where(flip, parent, child)
+    tail, head, carried = oriented_links(f, t, np.where(flip, -1.0, 1.0))
+    assert carried.tolist() == list(range(len(parent))) and tail.tolist() == parent.tolist()
+    n = len(parent) + 1
+    v = data.draw(st.integers(0, n - 1))
+    ancestors = _chain(v, parent)
+    below = {int(c) for c in child if v in _chain(int(c), parent)}
+    assert reach(n, tail, head, v, up=True).tolist() == sorted(ancestors)
+    assert set(reach(n, tail, head, v, up=False).tolist()) == below
+
+
+def _chain(node: int, parent: np.ndarray) -> list[int]:
+    """The ancestors of ``node``, itself excluded."""
+    out = []
+    while node:
+        node = int(parent[node - 1])
+        out.append(node)
+    return out
