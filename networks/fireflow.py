@@ -113,9 +113,11 @@ class _Engine:
         n = self.en.ENgetcount(_EN_NODECOUNT)
         self.names = [self.en.ENgetnodeid(i) for i in range(1, n + 1)]
         self.junction = np.array([self.en.ENgetnodetype(i) == _EN_JUNCTION for i in range(1, n + 1)])
+        # The pressures are read straight from the library (one ctypes call per node, no wrapper): wntr's
+        # toolkit keeps the EPANET 2.2 project handle in ``_project``; without it, its own getter is used.
         self._value = ctypes.c_double()
-        self._get = self.en.ENlib.EN_getnodevalue
-        self._project = self.en._project
+        self._project = getattr(self.en, "_project", None)
+        self._get = getattr(self.en.ENlib, "EN_getnodevalue", None) if self._project is not None else None
 
     def solve(self) -> np.ndarray | None:
         """Pressure head (m) at every node, or None when EPANET finds no solution."""
@@ -128,6 +130,8 @@ class _Engine:
             return None
         out = np.empty(len(self.names))
         value, get, project = self._value, self._get, self._project
+        if get is None:
+            return np.array([self.en.ENgetnodevalue(i + 1, _EN_PRESSURE) for i in range(len(self.names))])
         for i in range(len(self.names)):
             get(project, i + 1, _EN_PRESSURE, ctypes.byref(value))
             out[i] = value.value
