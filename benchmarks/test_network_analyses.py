@@ -39,7 +39,8 @@ def test_n1_ranking_ky4(benchmark: Any, ky4_twin: Twin) -> None:
 def test_fire_flow_every_junction_of_ky4(benchmark: Any, ky4_twin: Twin) -> None:
     junctions = (
         ky4_twin.query(
-            "SELECT node_id FROM network_nodes WHERE network_id = 'water:ky4' AND node_kind = 'junction' ORDER BY 1"
+            "SELECT node_id FROM network_nodes WHERE network_id = 'water:ky4' AND node_kind = 'junction' "
+            "ORDER BY 1"
         )
         .column(0)
         .to_pylist()
