@@ -185,30 +185,79 @@ def _load(file: Path, module: str, tables: tuple[str, ...]) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------------- pandapower
+def _injections(
+    frame: pd.DataFrame | None, index: pd.Index, what: str, file: Path, warn: list[tuple[str, str]]
+) -> dict[str, pd.Series]:
+    """Per bus: the active and reactive power drawn (``load``) or injected (``sgen``), kW / kvar, and the count.
+
+    What the load flow uses: ``p_mw x scaling`` of the elements in service. Voltage-dependent (ZIP) shares are
+    not kept: a file with any is imported as constant power, and the warnings say so.
+    """
+    if frame is None or not len(frame):
+        zero = pd.Series(0.0, index=index)
+        return {f"{what}_p_kw": zero, f"{what}_q_kvar": zero, f"{what}s": pd.Series(0, index=index)}
+    live = frame[frame.in_service] if "in_service" in frame else frame
+    scale = live.get("scaling", 1.0)
+    zip_columns = [c for c in live.columns if c.startswith("const_") and c.endswith("_percent")]
+    if zip_columns and (live[zip_columns].fillna(0.0) != 0).any(axis=None):
+        warn.append((file.name, f"voltage-dependent {what} shares (const_z/const_i) read as constant power"))
+    grouped = live.assign(p=live.p_mw * scale, q=live.q_mvar * scale).groupby("bus")
+    return {
+        f"{what}_p_kw": grouped.p.sum().reindex(index).fillna(0.0) * 1000.0,
+        f"{what}_q_kvar": grouped.q.sum().reindex(index).fillna(0.0) * 1000.0,
+        f"{what}s": grouped.size().reindex(index).fillna(0).astype(int),
+    }
+
+
+def _open_switches(
+    switch: pd.DataFrame, et: str, frame: pd.DataFrame, ends: tuple[str, str], names: tuple[str, str]
+) -> dict[str, np.ndarray]:
+    """``open_at_<end>``: True where an open switch cuts the element (line or transformer) at that end's bus."""
+    out = {f"open_at_{n}": np.zeros(len(frame), bool) for n in names}
+    if not len(switch):
+        return out
+    opened = switch[(switch.et == et) & ~switch.closed.astype(bool)]
+    at = set(zip(opened.element.astype(int), opened.bus.astype(int), strict=True))
+    for end, name in zip(ends, names, strict=True):
+        out[f"open_at_{name}"] = np.array(
+            [(int(i), int(b)) in at for i, b in zip(frame.index, frame[end], strict=True)], dtype=bool
+        )
+    return out
+
+
 def read_pandapower(file: Path, crs: str | None) -> NetworkData:
     """Buses (nodes), lines and transformers (links) of a pandapower JSON network, loads summed on their buses.
 
     Node kinds: ``bus`` (below 1 kV) and ``mv_bus`` (1 kV and above); attributes ``voltage_kv``, ``load_p_kw``,
-    ``load_q_kvar``, ``loads``, ``ext_grid``. Link kinds: ``line`` (``max_i_ka``, ``r_ohm_per_km``, ...) and
-    ``transformer`` (``rated_kva``, ``vn_hv_kv``, ``vn_lv_kv``, ``vk_percent``). Switches are not imported
-    (counted in the warnings).
+    ``load_q_kvar``, ``loads`` (in-service loads, ``p_mw x scaling``), ``sgen_p_kw``/``sgen_q_kvar``/``sgens``
+    (static generators, the same way), ``ext_grid`` with ``ext_grid_vm_pu``/``ext_grid_va_degree``. Link kinds:
+    ``line`` (``max_i_ka``, ``r_ohm_per_km``, ``x_ohm_per_km``, ``c_nf_per_km``, ...) and ``transformer``
+    (``rated_kva``, ``vn_hv_kv``, ``vn_lv_kv``, ``vk_percent``, ``vkr_percent``, ``pfe_kw``, ``i0_percent``,
+    ``shift_degree``, tap data). Everything a load flow needs is kept, so that :func:`networks.power.power_net`
+    rebuilds the net from the twin's tables. Open line and transformer switches become ``open_at_<end>``
+    attributes; bus-bus switches are not imported (counted in the warnings).
     """
     net = _load(file, "pandapower", ("bus", "line", "trafo", "load", "switch", "ext_grid"))
     bus, line, trafo = net.bus, net.line, net.trafo
     if len(bus) == 0:
         raise TwinError(f"{file} has no buses", "give a pandapower network with buses")
     bus_ids = bus.index.astype(str).to_numpy(dtype=object)
-    loads = net.load.groupby("bus").agg(p=("p_mw", "sum"), q=("q_mvar", "sum"), n=("p_mw", "size"))
+    warn: list[tuple[str, str]] = []
     buses = bus.assign(
-        load_p_kw=loads["p"].reindex(bus.index).fillna(0.0) * 1000.0,
-        load_q_kvar=loads["q"].reindex(bus.index).fillna(0.0) * 1000.0,
-        loads=loads["n"].reindex(bus.index).fillna(0).astype(int),
-        ext_grid=bus.index.isin(net.ext_grid.bus),
+        **_injections(net.load, bus.index, "load", file, warn),
+        **_injections(net.sgen if "sgen" in net else None, bus.index, "sgen", file, warn),
+        ext_grid=bus.index.isin(net.ext_grid.bus[net.ext_grid.in_service]),
+        ext_grid_vm_pu=net.ext_grid[net.ext_grid.in_service].groupby("bus").vm_pu.first().reindex(bus.index),
+        ext_grid_va_degree=net.ext_grid[net.ext_grid.in_service]
+        .groupby("bus")
+        .va_degree.first()
+        .reindex(bus.index),
     )
+    line = line.assign(**_open_switches(net.switch, "l", line, ("from_bus", "to_bus"), ("from", "to")))
+    trafo = trafo.assign(**_open_switches(net.switch, "t", trafo, ("hv_bus", "lv_bus"), ("hv", "lv")))
     position = {b: i for i, b in enumerate(bus.index)}
     l_from = line.from_bus.map(position).to_numpy(dtype=np.int64)
     l_to = line.to_bus.map(position).to_numpy(dtype=np.int64)
-    warn: list[tuple[str, str]] = []
     geo = _points(bus["geo"]) if "geo" in bus.columns else None
     geodata = None
     if "bus_geodata" in net and len(net.bus_geodata):
@@ -218,9 +267,14 @@ def read_pandapower(file: Path, crs: str | None) -> NetworkData:
     )
     from_geo = geo is not None and bool(np.isfinite(geo).any())
     lines = _lines(line["geo"] if "geo" in line.columns and from_geo else None, len(line), swapped)
+    bus_switches = int((net.switch.et == "b").sum()) if len(net.switch) else 0
     if len(net.switch):
         warn.append(
-            (file.name, f"{len(net.switch)} switches not imported (the twin keeps lines and transformers)")
+            (
+                file.name,
+                f"{len(net.switch)} switches: open ones kept on their line or transformer (open_at_*), closed "
+                f"line/transformer switches need nothing; {bus_switches} bus-bus switches not imported",
+            )
         )
 
     line_attrs = _json(
@@ -232,9 +286,13 @@ def read_pandapower(file: Path, crs: str | None) -> NetworkData:
             "r_ohm_per_km": ("r_ohm_per_km", 1),
             "x_ohm_per_km": ("x_ohm_per_km", 1),
             "c_nf_per_km": ("c_nf_per_km", 1),
+            "g_us_per_km": ("g_us_per_km", 1),
+            "df": ("df", 1),
             "parallel": ("parallel", 1),
             "type": ("line_type", 1),
             "in_service": ("in_service", 1),
+            "open_at_from": ("open_at_from", 1),
+            "open_at_to": ("open_at_to", 1),
         },
     )
     trafo_attrs = _json(
@@ -246,7 +304,23 @@ def read_pandapower(file: Path, crs: str | None) -> NetworkData:
             "vn_hv_kv": ("vn_hv_kv", 1),
             "vn_lv_kv": ("vn_lv_kv", 1),
             "vk_percent": ("vk_percent", 1),
+            "vkr_percent": ("vkr_percent", 1),
+            "pfe_kw": ("pfe_kw", 1),
+            "i0_percent": ("i0_percent", 1),
+            "shift_degree": ("shift_degree", 1),
+            "tap_side": ("tap_side", 1),
+            "tap_neutral": ("tap_neutral", 1),
+            "tap_min": ("tap_min", 1),
+            "tap_max": ("tap_max", 1),
+            "tap_step_percent": ("tap_step_percent", 1),
+            "tap_step_degree": ("tap_step_degree", 1),
+            "tap_pos": ("tap_pos", 1),
+            "tap_changer_type": ("tap_changer_type", 1),
+            "parallel": ("parallel", 1),
+            "df": ("df", 1),
             "in_service": ("in_service", 1),
+            "open_at_hv": ("open_at_hv", 1),
+            "open_at_lv": ("open_at_lv", 1),
         },
     )
     n_line, n_trafo = len(line), len(trafo)
@@ -269,7 +343,12 @@ def read_pandapower(file: Path, crs: str | None) -> NetworkData:
                     "load_p_kw": ("load_p_kw", 1),
                     "load_q_kvar": ("load_q_kvar", 1),
                     "loads": ("loads", 1),
+                    "sgen_p_kw": ("sgen_p_kw", 1),
+                    "sgen_q_kvar": ("sgen_q_kvar", 1),
+                    "sgens": ("sgens", 1),
                     "ext_grid": ("ext_grid", 1),
+                    "ext_grid_vm_pu": ("ext_grid_vm_pu", 1),
+                    "ext_grid_va_degree": ("ext_grid_va_degree", 1),
                 },
             ),
             pa.string(),

@@ -5,13 +5,16 @@ The lamp type text of the source (``type_lampe``: "Sodium haute pression", "SHP 
 wattage: the number written in the text ("150", "45W"), else the technology's default (:data:`LAMP_TYPES`,
 methods.md section 3). A layer that names luminaires rather than lamps (Montpellier's ``type_lante``:
 LANTERNE, PROJECTEUR, BORNE COLONNE...) says nothing of the lamp inside: its technology and wattage stay
-unknown (NULL), never guessed, and the luminaire type is kept.
+unknown (NULL), never guessed, and the luminaire type is kept. Montpellier's file has no other field (its .dbf
+holds ``type_lante`` alone); its ESRI metadata shows that the source view had ``type_lampe``, ``puissance`` and
+``culot``, dropped on export: the import says so (:func:`metadata_fields`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -27,7 +30,15 @@ from ingest.network_data import NetworkData, empty_links
 if TYPE_CHECKING:
     from ingest.network_data import Layer
 
-__all__ = ["LAMP_TYPES", "LUMINAIRE_TYPES", "TECHNOLOGIES", "LampType", "decode_lamp_types", "read_streetlights"]
+__all__ = [
+    "LAMP_TYPES",
+    "LUMINAIRE_TYPES",
+    "TECHNOLOGIES",
+    "LampType",
+    "decode_lamp_types",
+    "metadata_fields",
+    "read_streetlights",
+]
 
 TECHNOLOGIES = ("mercury", "shp", "metal_halide", "led", "lps", "fluorescent", "halogen")
 """Lamp technologies: mercury vapour, high-pressure sodium, metal halide, LED, low-pressure sodium, ..."""
@@ -168,6 +179,23 @@ def decode_lamp_types(
     )
 
 
+def metadata_fields(file: Path) -> list[str]:
+    """Field names listed by an ESRI metadata sidecar (``<name>.xml`` or ``<name>.shp.xml``), or [].
+
+    Such a file describes the source table the layer was exported from (``attrlabl`` elements): it tells which
+    fields the publisher dropped. Montpellier's lists ``type_lampe``, ``puissance`` and ``culot`` of its source
+    view, while its .dbf keeps only ``type_lante``.
+    """
+    for sidecar in (file.with_suffix(".xml"), file.with_name(file.name + ".xml")):
+        if sidecar.is_file():
+            try:
+                root = ElementTree.parse(sidecar).getroot()
+            except ElementTree.ParseError:
+                return []
+            return [e.text.strip() for e in root.iter("attrlabl") if e.text and e.text.strip()]
+    return []
+
+
 def read_streetlights(
     file: Path, ref: str, layer: Layer, lamp_types: Mapping[str, LampType] | None = None
 ) -> NetworkData:
@@ -248,6 +276,21 @@ def read_streetlights(
             (
                 type_field,
                 f"'{type_field}' names luminaires, not lamps: technology and wattage unknown for every light",
+            )
+        )
+    have = {f.casefold() for f in layer.fields.column_names}
+    dropped = [
+        f
+        for f in metadata_fields(file)
+        if f.casefold() not in have and f.casefold() in {*_TYPE_FIELDS, *_WATT_FIELDS, *_TECH_FIELDS, "culot"}
+    ]
+    if dropped and counts.get("technology_unknown", 0):
+        counts["lamp_fields_dropped_by_publisher"] = len(dropped)
+        warnings.append(
+            (
+                file.with_suffix(".xml").name,
+                f"the file's metadata lists lamp fields of its source ({', '.join(dropped)}) that the published "
+                "layer does not carry: ask the publisher for the full export to know the lamps",
             )
         )
     return NetworkData(

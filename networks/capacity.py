@@ -6,7 +6,8 @@ base demands, diameters, roughness, statuses, pump and valve data in the attribu
 buildings of ``service_connections`` at their service node, runs EPANET once (a steady-state snapshot: no
 patterns, no controls, tanks at their initial level) and stores node pressures and link velocities, flagged
 against the minimum pressure and the velocity limit, in ``res_network_nodes`` / ``res_network_links``.
-:func:`power_check` runs ``pandapower.runpp`` and stores bus voltages and line / transformer loadings.
+:func:`power_check` (:mod:`networks.power`, re-exported here) rebuilds a pandapower net from the same tables,
+runs ``pandapower.runpp`` and stores bus voltages and line / transformer loadings.
 
 Demand (methods.md section 5.1, "How to compute" step 1-2): residents = dwellings x 2.16 persons (INSEE household
 size, methods.md section 5 household row); mean flow Q_m = residents x 148 L/day / 86,400 s; peak flow
@@ -19,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from networks.power import PowerCheckParams, power_check
+from networks.results import store_results
 from twin.errors import TwinError
 from twin.store import Twin
 
@@ -64,16 +66,6 @@ class WaterCheckParams:
     extra_demand_l_s: tuple[tuple[str, float], ...] = ()
     """Further demand (twin node id, L/s) added on top, e.g. a fire flow of 60 m3/h = 16.67 L/s (methods.md 5.1,
     DECI [W10])."""
-
-
-@dataclass(frozen=True)
-class PowerCheckParams:
-    """Parameters of :func:`power_check`."""
-
-    max_loading_percent: float = 100.0
-    """A line or transformer above this is ``overloaded`` (methods.md 5.2 step 5: utilisation ratio > 1.0)."""
-    max_voltage_deviation_percent: float = 10.0
-    """Allowed bus voltage deviation from nominal, percent (EN 50160 +/- 10 %, a project convention here)."""
 
 
 def peak_factor(mean_flow_l_s: float) -> float:
@@ -332,141 +324,5 @@ def water_check(
         }
     )
     if store:
-        _store(twin, "water_check", scenario_id, network_id, nodes, links)
+        store_results(twin, "water_check", scenario_id, network_id, nodes, links)
     return nodes, links
-
-
-def _store(twin: Twin, analysis: str, scenario_id: int, network_id: str, nodes: pa.Table, links: pa.Table) -> None:
-    with twin.write() as cur:
-        for table, data in (("res_network_nodes", nodes), ("res_network_links", links)):
-            cur.execute(
-                f"DELETE FROM {table} WHERE scenario_id = ? AND network_id = ? AND analysis = ?",
-                [scenario_id, network_id, analysis],
-            )
-            cur.register("__twin_res", data)
-            try:
-                columns = ", ".join(data.column_names)
-                cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM __twin_res")
-            finally:
-                cur.unregister("__twin_res")
-
-
-def power_check(
-    twin: Twin,
-    network_id: str,
-    params: PowerCheckParams | None = None,
-    *,
-    scenario_id: int = 0,
-    store: bool = True,
-) -> tuple[pa.Table, pa.Table]:
-    """Load flow of a power network (``pandapower.runpp``): bus voltages, line and transformer loadings.
-
-    The pandapower net is read from the source JSON recorded in ``imports`` (the twin's tables do not yet keep
-    every line and transformer parameter a load flow needs: see the module's notes), then matched to the twin's
-    ids ``<network_id>:<bus index>`` / ``:line:<i>`` / ``:trafo:<i>`` through the ingest's naming.
-    Returns ``(nodes, links)`` as written to ``res_network_nodes`` / ``res_network_links``.
-    """
-    params = params or PowerCheckParams()
-    file = _source_file(twin, network_id)
-    if file is None or not file.exists():
-        raise TwinError(f"network '{network_id}' has no pandapower file on record", "re-import the network")
-    if file.suffix.lower() != ".json":
-        raise TwinError(
-            f"network '{network_id}' was imported from {file.name}, not from a pandapower network: the load flow "
-            "needs line and transformer parameters that a GIS layer does not carry",
-            "import the network as pandapower JSON (twin ingest network net.json --kind power)",
-        )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pandapower as pp
-
-        try:
-            net = pp.from_json(str(file))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise TwinError(
-                f"{file} cannot be read as a pandapower network: {exc}", "re-export it with pandapower.to_json"
-            ) from exc
-        pp.runpp(net, numba=False)
-    if not net.converged:
-        raise TwinError(
-            f"the load flow of '{network_id}' did not converge", "check the loads and the external grid"
-        )
-    ids = _power_ids(twin, network_id)
-    bus_ids = [ids["bus"].get(int(i)) for i in net.res_bus.index]
-    vm = net.res_bus.vm_pu.to_numpy(dtype=float)
-    dev = (vm - 1.0) * 100.0
-    known = np.isfinite(vm)
-    node_flag = np.where(
-        ~known,
-        "not_judged",
-        np.where(np.abs(dev) > params.max_voltage_deviation_percent, "voltage_deviation", "ok"),
-    )
-    keep = np.array([b is not None for b in bus_ids])
-    n = int(keep.sum())
-    nodes = pa.table(
-        {
-            "scenario_id": pa.array([scenario_id] * n, pa.int32()),
-            "network_id": [network_id] * n,
-            "node_id": [b for b in bus_ids if b is not None],
-            "analysis": ["power_check"] * n,
-            "voltage_pu": _floats(vm[keep]),
-            "voltage_deviation_percent": _floats(dev[keep]),
-            "p_kw": _floats(net.res_bus.p_mw.to_numpy(dtype=float)[keep] * 1000.0),
-            "flag": node_flag[keep].tolist(),
-            "threshold": np.full(n, params.max_voltage_deviation_percent),
-        }
-    )
-    link_ids: list[str | None] = [ids["line"].get(int(i)) for i in net.res_line.index]
-    link_ids += [ids["trafo"].get(int(i)) for i in net.res_trafo.index]
-    loading = np.r_[net.res_line.loading_percent.to_numpy(float), net.res_trafo.loading_percent.to_numpy(float)]
-    current = np.r_[net.res_line.i_ka.to_numpy(float), net.res_trafo.i_hv_ka.to_numpy(float)]
-    p_from = np.r_[net.res_line.p_from_mw.to_numpy(float), net.res_trafo.p_hv_mw.to_numpy(float)] * 1000.0
-    lkeep = np.array([x is not None for x in link_ids])
-    m = int(lkeep.sum())
-    known_loading = np.isfinite(loading[lkeep])
-    links = pa.table(
-        {
-            "scenario_id": pa.array([scenario_id] * m, pa.int32()),
-            "network_id": [network_id] * m,
-            "link_id": [x for x, k in zip(link_ids, lkeep, strict=True) if k],
-            "analysis": ["power_check"] * m,
-            "loading_percent": _floats(loading[lkeep]),
-            "current_ka": _floats(current[lkeep]),
-            "p_from_kw": _floats(p_from[lkeep]),
-            "flag": np.where(
-                ~known_loading,
-                "not_judged",
-                np.where(loading[lkeep] > params.max_loading_percent, "overloaded", "ok"),
-            ).tolist(),
-            "threshold": np.full(m, params.max_loading_percent),
-        }
-    )
-    if store:
-        _store(twin, "power_check", scenario_id, network_id, nodes, links)
-    return nodes, links
-
-
-def _floats(values: np.ndarray) -> pa.Array:
-    """Float column with NaN (no result: out of service, isolated) as NULL."""
-    return pa.array(values, pa.float64(), from_pandas=True)
-
-
-def _power_ids(twin: Twin, network_id: str) -> dict[str, dict[int, str]]:
-    """pandapower index -> twin id, per table, from the ids of the twin."""
-    out: dict[str, dict[int, str]] = {"bus": {}, "line": {}, "trafo": {}}
-    rows = twin.query(
-        "SELECT node_id AS id FROM network_nodes WHERE network_id = $n UNION ALL "
-        "SELECT link_id FROM network_links WHERE network_id = $n",
-        {"n": network_id},
-    ).column("id")
-    return _split_ids(out, [str(v) for v in rows.to_pylist()], network_id)
-
-
-def _split_ids(out: dict[str, dict[int, str]], ids: list[str], network_id: str) -> dict[str, dict[int, str]]:
-    prefix = network_id + ":"
-    for full in ids:
-        local = full[len(prefix) :] if full.startswith(prefix) else full
-        table, _, index = local.rpartition(":")
-        if index.isdigit() and table in ("", "line", "trafo"):
-            out[table or "bus"][int(index)] = full
-    return out

@@ -313,9 +313,10 @@ def _water(rng: np.random.Generator, streets: tuple) -> tuple[pa.Table, pa.Table
 def _power(rng: np.random.Generator, streets: tuple) -> tuple[pa.Table, pa.Table]:
     x0, y0, x1, y1, names = streets
     nx, ny, ids, frm, to = _grid_network(x0, y0, x1, y1, "PB")
-    # One HTA/BT substation (poste de distribution, 630 kVA) per ~12 nodes, the nodes in between are cabinets.
+    # One HTA/BT substation (poste de distribution, 630 kVA) per ~4 nodes, the nodes in between are cabinets: with
+    # the buildings' demand of methods.md 5.2 (2 kW per dwelling) the substations then carry the district.
     substation = np.zeros(len(ids), bool)
-    substation[:: max(len(ids) // max(len(ids) // 12, 1), 1)] = True
+    substation[:: max(len(ids) // max(len(ids) // 4, 1), 1)] = True
     nodes = pa.table(
         {
             "node_id": pa.array(ids),
@@ -327,7 +328,13 @@ def _power(rng: np.random.Generator, streets: tuple) -> tuple[pa.Table, pa.Table
     )
     n = len(frm)
     cable = rng.choice(["NFA2X 4x150", "NFA2X 3x150+95", "HN 33-S-33 240"], n, p=[0.5, 0.3, 0.2])
-    max_i = np.select([cable == "HN 33-S-33 240"], [0.39], 0.27)
+    big = cable == "HN 33-S-33 240"
+    max_i = np.select([big], [0.39], 0.27)
+    # Impedances for a load flow (no random draw, so a seed gives the same layers as before): the 150 mm2
+    # aluminium cables as pandapower's "NAYY 4x150 SE" (0.208 + j0.080 ohm/km, 261 nF/km, 0.27 kA); the
+    # 240 mm2 one with the IEC 60228 class-2 aluminium resistance at 20 degC (0.125 ohm/km), the same reactance
+    # and capacitance.
+    r_ohm = np.where(big, 0.125, 0.208)
     lines = shapely.linestrings(np.stack([np.stack([nx[frm], ny[frm]], 1), np.stack([nx[to], ny[to]], 1)], 1))
     cables = pa.table(
         {
@@ -337,6 +344,9 @@ def _power(rng: np.random.Generator, streets: tuple) -> tuple[pa.Table, pa.Table
             "cable_type": pa.array(cable),
             "voltage_kv": pa.array(np.full(n, 0.4)),
             "max_i_ka": pa.array(max_i),
+            "r_ohm_per_km": pa.array(r_ohm),
+            "x_ohm_per_km": pa.array(np.full(n, 0.080)),
+            "c_nf_per_km": pa.array(np.full(n, 261.0)),
             "street": pa.array(names),
             "geometry": pa.array(shapely.to_wkb(lines), pa.binary()),
         }

@@ -235,6 +235,9 @@ def test_montpellier_lights_decoded_as_latin1_with_unknown_technology(twin: Twin
     rows = twin.query("SELECT attributes->>'lamp_type' AS t, count(*) AS n FROM network_nodes GROUP BY ALL")
     types = {r["t"]: r["n"] for r in rows.to_pylist()}
     assert types["LANTERNE"] == 22594 and types["BORNE COLONNE"] == 750 and types[None] == 27
+    # Its metadata shows the lamp fields the publisher dropped: the import says where the answer is.
+    assert report.counts["lamp_fields_dropped_by_publisher"] == 3
+    assert any("type_lampe" in w["message"] and "puissance" in w["message"] for w in report.as_dict()["warnings"])
     box = twin.query("SELECT min(ST_X(geom)) x0, max(ST_X(geom)) x1 FROM network_nodes").to_pylist()[0]
     assert 765000 < box["x0"] < box["x1"] < 776000
 

@@ -1,9 +1,8 @@
-"""Network capacity: the hydraulic check equals wntr on the same network; the load flow equals pandapower."""
+"""Network capacity: the hydraulic check equals wntr on the same network (the load flow: test_power.py)."""
 
 from __future__ import annotations
 
 import itertools
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +10,7 @@ import numpy as np
 import pytest
 
 from ingest.networks import ingest_network
-from networks.capacity import (
-    PowerCheckParams,
-    WaterCheckParams,
-    peak_factor,
-    power_check,
-    run_water_model,
-    water_check,
-    water_model,
-)
+from networks.capacity import WaterCheckParams, peak_factor, run_water_model, water_check, water_model
 from tests.conftest import shared_data
 from twin import Twin
 
@@ -144,31 +135,3 @@ def test_peak_factor_is_bounded() -> None:
     factors = [peak_factor(q) for q in flows]
     assert all(1.5 <= f <= 4.0 for f in factors)
     assert all(a >= b for a, b in itertools.pairwise(factors))
-
-
-def test_schutterwald_load_flow_loadings_equal_pandapower(twin: Twin) -> None:
-    path = shared_data("network-pandapower-oberrhein-schutterwald", "lv_schutterwald.json")
-    ingest_network(twin, path, kind="power")
-    network_id = "power:lv_schutterwald"
-    nodes, links = power_check(twin, network_id, PowerCheckParams())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pandapower as pp
-
-        net = pp.from_json(str(path))
-        pp.runpp(net, numba=False)
-    assert net.converged
-    ours = dict(zip(links.column("link_id").to_pylist(), links.column("loading_percent").to_pylist(), strict=True))
-    expected = {f"{network_id}:line:{i}": v for i, v in net.res_line.loading_percent.items()}
-    expected |= {f"{network_id}:trafo:{i}": v for i, v in net.res_trafo.loading_percent.items()}
-    assert ours.keys() == expected.keys()
-    # A line without a result (NaN in pandapower: isolated) is NULL and not_judged in the twin.
-    assert all((ours[k] is None) == np.isnan(v) for k, v in expected.items())
-    assert max(abs(ours[k] - float(v)) for k, v in expected.items() if not np.isnan(v)) < 1e-9
-    vm = dict(zip(nodes.column("node_id").to_pylist(), nodes.column("voltage_pu").to_pylist(), strict=True))
-    assert max(abs(vm[f"{network_id}:{i}"] - float(v)) for i, v in net.res_bus.vm_pu.items()) < 1e-12
-    stored = twin.query(
-        "SELECT count(*) AS n FROM res_network_links WHERE network_id = ? AND analysis = 'power_check'",
-        [network_id],
-    ).to_pylist()[0]["n"]
-    assert stored == len(expected)
