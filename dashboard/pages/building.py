@@ -1,0 +1,260 @@
+"""Building page: the IFC model in 3D coloured by class or by a reversibility-relevant flag, one storey at a
+time, the facts; the reversibility criteria and energy results appear when their analyses have run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import numpy as np
+from dash import Input, Output, State, dcc, html
+
+from dashboard import data
+from dashboard.context import AppContext
+from dashboard.figures.building import COLOUR_MODES, building_figure, element_colouring, element_mesh
+from dashboard.figures.colour import category_colouring
+from dashboard.figures.district import district_figure, district_mesh
+from dashboard.pages.common import facts_table, fmt
+
+__all__ = ["MENU_PATH", "PATH", "TITLE", "layout", "model_building_id", "register"]
+
+PATH = "/building"
+MENU_PATH = "/building"
+TITLE = "Building"
+
+
+def model_building_id(ctx: AppContext, building_id: str) -> str:
+    """The building whose IFC model shows ``building_id``: itself, or the IFC building a GIS footprint links to."""
+    row = data.building_row(ctx.twin, building_id)
+    if row and row.get("ifc_building_id"):
+        return str(row["ifc_building_id"])
+    return building_id
+
+
+def _picker(ctx: AppContext, selected: str | None) -> dcc.Dropdown:
+    ifc = ctx.twin.query(
+        "SELECT building_id, coalesce(name, building_id) AS name FROM buildings "
+        "WHERE building_id IN (SELECT DISTINCT building_id FROM element_meshes) ORDER BY name"
+    ).to_pylist()
+    options = [{"label": r["name"], "value": r["building_id"]} for r in ifc]
+    if selected and selected not in {o["value"] for o in options}:
+        options.insert(0, {"label": selected, "value": selected})
+    return dcc.Dropdown(
+        id="building-picker",
+        options=options,
+        value=selected,
+        clearable=False,
+        placeholder="Choose a building with an IFC model",
+    )
+
+
+def layout(ctx: AppContext, building_id: str | None = None, **_: str) -> html.Div:
+    if building_id is None:
+        first = ctx.twin.query("SELECT min(building_id) AS b FROM element_meshes").column("b")[0].as_py()
+        building_id = first
+    if building_id is None:
+        return html.Div(
+            html.Div(
+                "No building has an IFC model in this twin: import one with twin ingest ifc.",
+                className="placeholder",
+            )
+        )
+    model_id = model_building_id(ctx, building_id)
+    storeys = data.storeys(ctx.twin, model_id).to_pylist()
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Label("Building"),
+                    _picker(ctx, model_id),
+                    html.Label("Colour elements by", htmlFor="building-colour"),
+                    dcc.RadioItems(
+                        id="building-colour",
+                        options=[
+                            {"label": f" {v}", "value": k} for k, v in COLOUR_MODES.items() if k != "evidence"
+                        ],
+                        value="class",
+                    ),
+                    html.Label("Storey"),
+                    dcc.Dropdown(
+                        id="building-storey",
+                        options=[{"label": "All storeys", "value": ""}]
+                        + [
+                            {
+                                "label": f"{s['name'] or s['storey_id']} (level {s['level_index']})",
+                                "value": s["storey_id"],
+                            }
+                            for s in storeys
+                        ],
+                        value="",
+                        clearable=False,
+                    ),
+                    dcc.Checklist(
+                        id="building-spaces", options=[{"label": " show spaces (rooms)", "value": "yes"}], value=[]
+                    ),
+                    html.Div(id="building-element", style={"marginTop": "1em"}),
+                ],
+                className="controls",
+            ),
+            html.Div(
+                dcc.Graph(
+                    id="building-graph", className="graph", style={"height": "100%"}, config={"displaylogo": False}
+                ),
+                className="main",
+            ),
+            html.Div(_facts(ctx, building_id, model_id), id="building-facts", className="panel"),
+            dcc.Store(id="building-id", data=model_id),
+        ],
+        className="page",
+    )
+
+
+def _facts(ctx: AppContext, building_id: str, model_id: str) -> list[Any]:
+    row = data.building_row(ctx.twin, model_id) or data.building_row(ctx.twin, building_id)
+    if row is None:
+        return [html.Div(f"No building {building_id} in the twin.", className="placeholder")]
+    out: list[Any] = [
+        html.H3(str(row["name"] or model_id), id="building-title"),
+        facts_table(
+            [
+                ("id", model_id),
+                ("use", fmt(row["use"])),
+                ("construction year", fmt(row["construction_year"])),
+                ("height", fmt(row["height_m"], "m")),
+                ("storeys", fmt(row["storeys_above_ground"])),
+                ("footprint", fmt(row["footprint_area_m2"], "m²")),
+                ("source", fmt(row["source"])),
+            ]
+        ),
+    ]
+    facts = data.building_facts(ctx.twin, model_id)
+    if facts:
+        out += [
+            html.Div("Facts from the IFC model", className="section-title"),
+            facts_table(
+                [(k.replace("_", " "), fmt(v)) for k, v in facts.items() if k != "building_id"],
+                "building-facts-table",
+            ),
+        ]
+    out.append(html.Div("Reversibility criteria", className="section-title"))
+    if data.has_table(ctx.twin, "res_reversibility"):
+        rows = ctx.twin.query(
+            "SELECT path, score FROM res_reversibility WHERE scenario_id = 0 AND building_id IN (?, ?) "
+            "ORDER BY path",
+            [model_id, building_id],
+        ).to_pylist()
+        out.append(
+            facts_table([(r["path"], fmt(r["score"], "/100")) for r in rows])
+            if rows
+            else html.Div("No reversibility result for this building yet.", className="placeholder")
+        )
+    else:
+        out.append(
+            html.Div(
+                "Not computed yet: the reversibility analysis (issue 7) writes res_reversibility; its "
+                "criteria table, evidence highlighting and report download will show here.",
+                className="placeholder",
+            )
+        )
+    out.append(html.Div("Energy and retrofit options", className="section-title"))
+    if data.has_table(ctx.twin, "res_energy"):
+        rows = ctx.twin.query(
+            "SELECT * FROM res_energy WHERE scenario_id = 0 AND building_id IN (?, ?)", [model_id, building_id]
+        ).to_pylist()
+        out.append(
+            facts_table([(k.replace("_", " "), fmt(v)) for k, v in rows[0].items()])
+            if rows
+            else html.Div("No energy result for this building yet.", className="placeholder")
+        )
+    else:
+        out.append(
+            html.Div("Not computed yet: the energy analysis (issue 8) writes res_energy.", className="placeholder")
+        )
+    return out
+
+
+def register(app: dash.Dash, ctx: AppContext) -> None:
+    @app.callback(
+        Output("shell-url", "pathname", allow_duplicate=True),
+        Input("building-picker", "value"),
+        State("building-id", "data"),
+        prevent_initial_call=True,
+    )
+    def pick(value: str | None, current: str | None) -> Any:
+        if not value or value == current:
+            return dash.no_update
+        return f"/building/{value}"
+
+    @app.callback(
+        Output("building-graph", "figure"),
+        Input("building-id", "data"),
+        Input("building-colour", "value"),
+        Input("building-storey", "value"),
+        Input("building-spaces", "value"),
+    )
+    def draw(model_id: str | None, mode: str, storey_id: str, spaces: list[str]) -> Any:
+        if not model_id:
+            return dash.no_update
+        elements = data.element_meshes(ctx.twin, [model_id], spaces=bool(spaces))
+        if elements.num_rows == 0:
+            return _footprint_only(ctx, model_id, data.scene_origin_of(ctx.twin))
+        # the model's own origin: the axes read in metres from the model's corner
+        origin = (float(elements.column("origin_x_m")[0].as_py()), float(elements.column("origin_y_m")[0].as_py()))
+        mesh = element_mesh(elements, origin)
+        return building_figure(
+            elements, mesh, element_colouring(elements, mode), storey_id=storey_id or None, uirevision=model_id
+        )
+
+    @app.callback(
+        Output("building-element", "children"),
+        Input("building-graph", "clickData"),
+        State("building-id", "data"),
+        State("building-spaces", "value"),
+        prevent_initial_call=True,
+    )
+    def element(click: dict[str, Any] | None, model_id: str | None, spaces: list[str] | None) -> Any:
+        if not click or not click.get("points"):
+            return dash.no_update
+        index = click["points"][0].get("customdata")
+        if not isinstance(index, (int, float)):
+            return dash.no_update
+        elements = data.element_meshes(ctx.twin, [model_id] if model_id else [], spaces=bool(spaces))
+        guid = _guid_from_hover(click) or (
+            elements.column("ifc_guid")[int(index)].as_py() if int(index) < elements.num_rows else None
+        )
+        if guid is None:
+            return dash.no_update
+        rows = ctx.twin.query(
+            "SELECT ifc_guid, ifc_class, name, predefined_type, type_name, is_external, load_bearing, "
+            "u_value_w_m2k, "
+            "fire_rating FROM elements WHERE ifc_guid = ?",
+            [guid],
+        ).to_pylist()
+        if not rows:
+            return html.Div(f"Space {guid}", className="note")
+        return [
+            html.Div("Element", className="section-title"),
+            facts_table([(k.replace("_", " "), fmt(v)) for k, v in rows[0].items()]),
+        ]
+
+
+def _guid_from_hover(click: dict[str, Any]) -> str | None:
+    text = click["points"][0].get("hovertext")
+    if isinstance(text, str) and "<br>" in text:
+        return text.rsplit("<br>", 1)[1].strip() or None
+    return None
+
+
+def _footprint_only(ctx: AppContext, building_id: str, origin: tuple[float, float]) -> Any:
+    """A building without an IFC model: its extruded footprint, labelled as such."""
+    b = data.district_buildings(ctx.twin)
+    keep = np.array([x == building_id for x in b.column("building_id").to_pylist()], dtype=bool)
+    if not keep.any():
+        return dash.no_update
+    sub = b.filter(keep)
+    mesh = district_mesh(sub, data.element_meshes(ctx.twin, []), origin)
+    colouring = category_colouring(
+        ["footprint"], ["footprint"], {"footprint": "#b0b7bf"}, "No IFC model: extruded GIS footprint"
+    )
+    fig = district_figure(sub, mesh, colouring, uirevision=building_id)
+    return fig
