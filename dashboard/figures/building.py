@@ -140,7 +140,7 @@ def building_figure(
             "xaxis": {"title": {"text": "x (m)"}},
             "yaxis": {"title": {"text": "y (m)"}},
             "zaxis": {"title": {"text": "z (m)"}},
-            "camera": {"eye": {"x": 1.7, "y": -1.7, "z": 1.1}},
+            "camera": {"eye": {"x": 0.9, "y": -2.2, "z": 1.3}},
             "bgcolor": "#f4f6f8",
         },
         margin={"l": 0, "r": 0, "t": 0, "b": 0},

@@ -15,6 +15,7 @@ from dashboard.figures.building import COLOUR_MODES, building_figure, element_co
 from dashboard.figures.colour import category_colouring
 from dashboard.figures.district import district_figure, district_mesh
 from dashboard.pages.common import facts_table, fmt
+from dashboard.pick import register_pick
 
 __all__ = ["MENU_PATH", "PATH", "TITLE", "layout", "model_building_id", "register"]
 
@@ -104,6 +105,7 @@ def layout(ctx: AppContext, building_id: str | None = None, **_: str) -> html.Di
             ),
             html.Div(_facts(ctx, building_id, model_id), id="building-facts", className="panel"),
             dcc.Store(id="building-id", data=model_id),
+            dcc.Store(id="building-clicked"),
         ],
         className="page",
     )
@@ -205,44 +207,31 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
             elements, mesh, element_colouring(elements, mode), storey_id=storey_id or None, uirevision=model_id
         )
 
+    register_pick(app, "building-graph", "building-clicked")
+
     @app.callback(
-        Output("building-element", "children"),
-        Input("building-graph", "clickData"),
-        State("building-id", "data"),
-        State("building-spaces", "value"),
-        prevent_initial_call=True,
+        Output("building-element", "children"), Input("building-clicked", "data"), prevent_initial_call=True
     )
-    def element(click: dict[str, Any] | None, model_id: str | None, spaces: list[str] | None) -> Any:
-        if not click or not click.get("points"):
-            return dash.no_update
-        index = click["points"][0].get("customdata")
-        if not isinstance(index, (int, float)):
-            return dash.no_update
-        elements = data.element_meshes(ctx.twin, [model_id] if model_id else [], spaces=bool(spaces))
-        guid = _guid_from_hover(click) or (
-            elements.column("ifc_guid")[int(index)].as_py() if int(index) < elements.num_rows else None
-        )
-        if guid is None:
+    def element(guid: str | None) -> Any:
+        if not guid:
             return dash.no_update
         rows = ctx.twin.query(
             "SELECT ifc_guid, ifc_class, name, predefined_type, type_name, is_external, load_bearing, "
-            "u_value_w_m2k, "
-            "fire_rating FROM elements WHERE ifc_guid = ?",
+            "u_value_w_m2k, fire_rating FROM elements WHERE ifc_guid = ?",
             [guid],
         ).to_pylist()
         if not rows:
-            return html.Div(f"Space {guid}", className="note")
+            space = ctx.twin.query("SELECT name, long_name, usage, area_m2 FROM spaces WHERE space_id = ?", [guid])
+            if not space.num_rows:
+                return dash.no_update
+            return [
+                html.Div("Space", className="section-title"),
+                facts_table([(k.replace("_", " "), fmt(v)) for k, v in space.to_pylist()[0].items()]),
+            ]
         return [
             html.Div("Element", className="section-title"),
-            facts_table([(k.replace("_", " "), fmt(v)) for k, v in rows[0].items()]),
+            facts_table([(k.replace("_", " "), fmt(v)) for k, v in rows[0].items()], "building-element-facts"),
         ]
-
-
-def _guid_from_hover(click: dict[str, Any]) -> str | None:
-    text = click["points"][0].get("hovertext")
-    if isinstance(text, str) and "<br>" in text:
-        return text.rsplit("<br>", 1)[1].strip() or None
-    return None
 
 
 def _footprint_only(ctx: AppContext, building_id: str, origin: tuple[float, float]) -> Any:

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import dash
 import numpy as np
-from dash import Input, Output, State, dcc, html
+from dash import Input, Output, dcc, html
 
 from dashboard import data
 from dashboard.context import AppContext
@@ -16,6 +16,7 @@ from dashboard.figures.colour import Colouring, category_colouring, numeric_colo
 from dashboard.figures.district import district_figure, district_mesh, network_traces, point_trace
 from dashboard.kpis import Kpi, available_kpis, kpi_values
 from dashboard.pages.common import facts_table, fmt
+from dashboard.pick import register_pick
 
 __all__ = ["MENU_PATH", "PATH", "TITLE", "layout", "register", "scene"]
 
@@ -155,7 +156,7 @@ def layout(ctx: AppContext, **_: str) -> html.Div:
                 id="district-panel",
                 className="panel",
             ),
-            dcc.Store(id="district-ids"),
+            dcc.Store(id="district-clicked"),
         ],
         className="page",
     )
@@ -179,7 +180,6 @@ def colouring_for(
 def register(app: dash.Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("district-graph", "figure"),
-        Output("district-ids", "data"),
         Output("district-count", "children"),
         Input("district-kpi", "value"),
         Input("district-uses", "value"),
@@ -273,35 +273,17 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
             b, s["mesh"], colouring, keep=keep, extra=extra, uirevision=f"district-{resets or 0}"
         )
         shown = int(keep.sum())
-        return fig, ids, f"{shown:,} of {len(ids):,} buildings shown."
+        return fig, f"{shown:,} of {len(ids):,} buildings shown."
+
+    register_pick(app, "district-graph", "district-clicked")
 
     @app.callback(
-        Output("district-panel", "children"),
-        Input("district-graph", "clickData"),
-        State("district-ids", "data"),
-        prevent_initial_call=True,
+        Output("district-panel", "children"), Input("district-clicked", "data"), prevent_initial_call=True
     )
-    def panel(click: dict[str, Any] | None, ids: list[str] | None) -> Any:
-        building_id = clicked_building(click, ids or [])
-        if building_id is None:
+    def panel(building_id: str | None) -> Any:
+        if not building_id:
             return dash.no_update
         return building_panel(ctx, building_id)
-
-
-def clicked_building(click: dict[str, Any] | None, ids: list[str]) -> str | None:
-    """The building id of a click on the buildings' mesh (customdata = index into ``ids``), else None.
-
-    >>> clicked_building({"points": [{"customdata": 1}]}, ["a", "b"])
-    'b'
-    >>> clicked_building({"points": [{"customdata": "EP1"}]}, ["a"]) is None
-    True
-    """
-    if not click or not click.get("points"):
-        return None
-    index = click["points"][0].get("customdata")
-    if isinstance(index, (int, float)) and not isinstance(index, bool) and 0 <= int(index) < len(ids):
-        return ids[int(index)]
-    return None
 
 
 def _filter(

@@ -14,7 +14,7 @@ from dashboard.figures.colour import UNKNOWN_COLOUR, category_colouring, numeric
 from dashboard.figures.district import district_figure, district_mesh, network_traces
 from dashboard.figures.operations import operations_map, sensor_series_figure
 from dashboard.kpis import DPE_CLASSES, DPE_COLOURS, USE_COLOURS
-from dashboard.pages.district import clicked_building, colouring_for
+from dashboard.pages.district import colouring_for
 
 ORIGIN = (1000.0, 2000.0)
 
@@ -81,12 +81,10 @@ def test_a_click_on_any_vertex_names_its_building(district) -> None:  # type: ig
     fig = district_figure(buildings, mesh, numeric_colouring([1.0, 2.0, 3.0], "x"))
     trace = fig.data[0]
     ids = trace.meta["ids"]
+    # what dashboard.pick does in the browser: meta.ids[customdata[pointNumber]]
     for vertex in (0, 30, len(trace.x) - 1):
-        click = {"points": [{"customdata": int(trace.customdata[vertex])}]}
-        name = clicked_building(click, ids)
-        assert name is not None
-        owner = int(mesh.owner[vertex])
-        assert name == buildings.column("building_id")[owner].as_py()
+        name = ids[int(trace.customdata[vertex])]
+        assert name == buildings.column("building_id")[int(mesh.owner[vertex])].as_py()
 
 
 def test_numeric_kpis_colour_by_intensity_and_unknown_values_stay_grey(district) -> None:  # type: ignore[no-untyped-def]
