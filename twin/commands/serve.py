@@ -44,7 +44,8 @@ class DashboardServer:
         self._thread.join(timeout=10)
 
 
-def _check_auth(path: str, host: str, no_auth: bool) -> None:
+def _dashboard_users(path: str, host: str, no_auth: bool) -> bool:
+    """Whether the dashboard can start: with users to log in, or --no-auth on the loopback interface."""
     from dashboard.auth import UsersFile, users_file_for
 
     if no_auth:
@@ -53,13 +54,8 @@ def _check_auth(path: str, host: str, no_auth: bool) -> None:
                 f"--no-auth with --host {host} would open the twin to the network",
                 "use --no-auth only on 127.0.0.1, or add users with `twin users add`",
             )
-        return
-    if not UsersFile(users_file_for(path)).names():
-        raise TwinError(
-            f"no dashboard users for {path}",
-            "add one with `twin users add NAME --role planner|architect|operator`, "
-            "or serve with --no-dashboard, or --no-auth on 127.0.0.1",
-        )
+        return True
+    return bool(UsersFile(users_file_for(path)).names())
 
 
 def serve_twin(
@@ -79,8 +75,16 @@ def serve_twin(
     owner = find_owner(path)
     if owner is not None:
         raise TwinError(f"{path} is already served by PID {owner.pid} on {owner.url}", "stop that process first")
-    if dashboard:
-        _check_auth(path, host, no_auth)
+    dashboard_off = ""
+    if dashboard and not _dashboard_users(path, host, no_auth):
+        dashboard, dashboard_off = (
+            False,
+            (
+                "Dashboard off: no users yet. Add one with `twin users add NAME --role planner|architect|operator`"
+                " "
+                "(or serve with --no-auth on 127.0.0.1)."
+            ),
+        )
     stop = threading.Event()
     with Twin(path, create=False) as twin:
         api = LocalApi(twin, COMMANDS, host="127.0.0.1" if host not in _LOOPBACK else host, port=api_port).start()
@@ -104,7 +108,13 @@ def serve_twin(
                     soft_wrap=True,
                 )
             if dashboard:
-                web = DashboardServer(twin, host, port, no_auth=no_auth).start()
+                try:
+                    web = DashboardServer(twin, host, port, no_auth=no_auth).start()
+                except OSError as exc:
+                    raise TwinError(
+                        f"the dashboard cannot listen on {host}:{port}: {exc.strerror}",
+                        "choose another --port (0: any free one)",
+                    ) from exc
             previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
             try:
                 out.print(
@@ -113,6 +123,8 @@ def serve_twin(
                 if web is not None:
                     note = " (no login: --no-auth)" if no_auth else ""
                     out.print(f"Dashboard on {web.url}{note}", soft_wrap=True)
+                if dashboard_off:
+                    out.print(dashboard_off, soft_wrap=True)
                 if feed is not None:
                     out.print(f"Live feed: new readings for {len(feed._ids)} sensors every {live_feed_s:g} s.")
                 stop.wait()
