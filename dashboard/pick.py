@@ -23,7 +23,8 @@ function(click) {
     let owners = trace.customdata;
     if (owners.bdata !== undefined) {
         const bytes = Uint8Array.from(atob(owners.bdata), c => c.charCodeAt(0));
-        owners = new Int32Array(bytes.buffer);
+        const kind = {u1: Uint8Array, u2: Uint16Array, i2: Int16Array, u4: Uint32Array, i4: Int32Array};
+        owners = new (kind[owners.dtype] || Int32Array)(bytes.buffer);
     }
     const holder = gd.data.find(t => t.meta && t.meta.ids);
     const index = owners[point.pointNumber];

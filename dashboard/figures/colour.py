@@ -135,7 +135,7 @@ def mesh_traces(
                 i=part.faces[:, 0],
                 j=part.faces[:, 1],
                 k=part.faces[:, 2],
-                customdata=part.owner.astype(np.int32),
+                customdata=part.owner.astype(np.uint16 if len(ids) < 65_536 else np.int32),
                 name=part_name,
                 uid=f"{uid}-{'unknown' if grey else 'known'}",
                 meta=None if traces else {"ids": list(ids)},

@@ -176,7 +176,8 @@ def test_the_district_shows_every_building_and_a_click_opens_its_panel(browser: 
                    const ids = meshes.find(t => t.meta && t.meta.ids).meta.ids;
                    const seen = new Set();
                    const owners = t => t.customdata.bdata  // plotly.py sends numpy arrays as typed base64
-                       ? new Int32Array(Uint8Array.from(atob(t.customdata.bdata), c => c.charCodeAt(0)).buffer)
+                       ? new ({u2: Uint16Array, i4: Int32Array}[t.customdata.dtype])(
+                           Uint8Array.from(atob(t.customdata.bdata), c => c.charCodeAt(0)).buffer)
                        : t.customdata;
                    for (const t of meshes) for (const k of owners(t)) seen.add(ids[k]);
                    return Array.from(seen); }"""
