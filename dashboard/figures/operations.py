@@ -10,8 +10,17 @@ import plotly.graph_objects as go
 import pyarrow as pa
 import shapely
 
-__all__ = ["ALERT_COLOURS", "operations_map", "sensor_colours", "sensor_series_figure"]
+__all__ = [
+    "ALERT_COLOURS",
+    "SENSOR_TRACE",
+    "operations_map",
+    "sensor_colours",
+    "sensor_hover",
+    "sensor_series_figure",
+]
 
+SENSOR_TRACE = 1
+"""Index of the sensors' trace in :func:`operations_map` (the live refresh patches only that trace)."""
 ALERT_COLOURS = {0: "#2ecc71", 1: "#3498db", 2: "#f39c12", 3: "#e74c3c"}
 ALERT_LABELS = {0: "no open alert", 1: "info", 2: "warning", 3: "critical"}
 SERIES_POINTS = 2000
@@ -51,12 +60,26 @@ def sensor_colours(
         "cmax": hi if hi > lo else lo + 1,
         "colorbar": {"title": {"text": f"{colour_by} ({units[0] if units else ''})"}},
         "size": [11 if m else 6 for m in mine],
-        "opacity": 0.95,
+        "opacity": [0.95 if m and v is not None else 0.25 for v, m in zip(vals, mine, strict=True)],
         "line": {
             "width": [0 if m and v is not None else 1 for v, m in zip(vals, mine, strict=True)],
             "color": "#999",
         },
     }
+
+
+def sensor_hover(sensors: pa.Table, values: Sequence[float | None]) -> list[str]:
+    """One hover label per sensor: id, kind, value and unit."""
+    return [
+        f"<b>{s}</b> {k}<br>{'no value' if v is None else f'{v:.4g}'} {u}"
+        for s, k, v, u in zip(
+            sensors.column("sensor_id").to_pylist(),
+            sensors.column("kind").to_pylist(),
+            values,
+            sensors.column("unit_ucum").to_pylist(),
+            strict=True,
+        )
+    ]
 
 
 def _outline_xy(wkb: Sequence[bytes | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -89,12 +112,7 @@ def operations_map(
     ]
     vals = list(values) if values is not None else sensors.column("value").to_pylist()
     ids = sensors.column("sensor_id").to_pylist()
-    text = [
-        f"<b>{s}</b> {k}<br>{'no value' if v is None else f'{v:.4g}'} {u}"
-        for s, k, v, u in zip(
-            ids, sensors.column("kind").to_pylist(), vals, sensors.column("unit_ucum").to_pylist(), strict=True
-        )
-    ]
+    text = sensor_hover(sensors, vals)
     marker = sensor_colours(sensors, colour_by, vals)
     traces.append(
         go.Scattergl(

@@ -14,7 +14,13 @@ from dash import ctx as callback_ctx
 from dashboard import data
 from dashboard.auth import PermissionDenied, allowed
 from dashboard.context import AppContext
-from dashboard.figures.operations import operations_map, sensor_series_figure
+from dashboard.figures.operations import (
+    SENSOR_TRACE,
+    operations_map,
+    sensor_colours,
+    sensor_hover,
+    sensor_series_figure,
+)
 from dashboard.pages.common import fmt
 
 __all__ = ["LIVE", "MENU_PATH", "PATH", "REFRESH_MS", "TITLE", "acknowledge", "layout", "register"]
@@ -95,6 +101,7 @@ def layout(ctx: AppContext, **_: str) -> html.Div:
             ),
             dcc.Interval(id="operations-tick", interval=REFRESH_MS),
             dcc.Store(id="operations-version", data=0),
+            dcc.Store(id="operations-drawn"),
         ],
         className="page",
     )
@@ -141,13 +148,17 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         Output("operations-latest", "children"),
         Output("operations-alerts", "children"),
         Output("operations-hour-label", "children"),
+        Output("operations-drawn", "data"),
         Input("operations-tick", "n_intervals"),
         Input("operations-colour", "value"),
         Input("operations-hour", "value"),
         Input("operations-sensor", "value"),
         Input("operations-version", "data"),
+        State("operations-drawn", "data"),
     )
-    def refresh(_tick: int | None, colour_by: str, hour: int, selected: str | None, _v: int) -> tuple[Any, ...]:
+    def refresh(
+        _tick: int | None, colour_by: str, hour: int, selected: str | None, _v: int, drawn: list[str] | None
+    ) -> tuple[Any, ...]:
         sensors = data.sensors_latest(ctx.twin)
         values = None
         label = "Live: the latest reading of each sensor."
@@ -158,15 +169,23 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
             )
             values = [by_id.get(s) for s in sensors.column("sensor_id").to_pylist()]
             label = f"Replay: hourly means of {hours[hour]} UTC." if hours else "No hourly readings to replay."
-        fig = operations_map(
-            _footprints(ctx),
-            sensors,
-            data.reports(ctx.twin),
-            _asset_positions(ctx),
-            colour_by=colour_by or "alert",
-            values=values,
-            selected=selected,
-        )
+        ids = sensors.column("sensor_id").to_pylist()
+        if callback_ctx.triggered_id in ("operations-tick", "operations-version") and drawn == ids:
+            # a live tick: only the sensors' colours and labels change; send them, not the whole plan
+            fig: Any = dash.Patch()
+            vals = values if values is not None else sensors.column("value").to_pylist()
+            fig["data"][SENSOR_TRACE]["marker"] = sensor_colours(sensors, colour_by or "alert", vals)
+            fig["data"][SENSOR_TRACE]["hovertext"] = sensor_hover(sensors, vals)
+        else:
+            fig = operations_map(
+                _footprints(ctx),
+                sensors,
+                data.reports(ctx.twin),
+                _asset_positions(ctx),
+                colour_by=colour_by or "alert",
+                values=values,
+                selected=selected,
+            )
         latest = ctx.twin.query(
             "SELECT l.sensor_id, l.time_utc, l.value, s.unit_ucum "
             "FROM sensor_latest l JOIN sensors s USING (sensor_id) "
@@ -188,7 +207,7 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
             className="facts",
             id="operations-latest-table",
         )
-        return fig, table, _alerts_list(ctx), label
+        return fig, table, _alerts_list(ctx), label, ids
 
     @app.callback(
         Output("operations-sensor", "value"), Input("operations-map", "clickData"), prevent_initial_call=True

@@ -259,3 +259,16 @@ def test_a_long_series_is_reduced_keeping_its_peak() -> None:
     fig = sensor_series_figure(times, values, name="t1", unit="Cel", n_out=1000)
     assert len(fig.data[0].y) <= 1000 and 42.0 in fig.data[0].y
     assert "50,000 readings" in fig.layout.title.text
+
+
+def test_a_live_tick_patches_only_the_sensor_trace_with_what_operations_map_would_draw() -> None:
+    from dashboard.figures.operations import SENSOR_TRACE, sensor_colours, sensor_hover
+
+    sensors = sensors_table()
+    fig = operations_map([], sensors, pa.table({"report_id": pa.array([], pa.string())}), {}, colour_by="co2")
+    trace = fig.data[SENSOR_TRACE]
+    assert trace.name == "sensors"
+    values = sensors.column("value").to_pylist()
+    assert list(trace.hovertext) == sensor_hover(sensors, values)
+    marker = sensor_colours(sensors, "co2", values)
+    assert list(trace.marker.opacity) == marker["opacity"] == [0.25, 0.25, 0.95]  # other kinds faded
