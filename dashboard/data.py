@@ -16,6 +16,7 @@ __all__ = [
     "building_row",
     "district_buildings",
     "element_meshes",
+    "fact_evidence",
     "has_table",
     "network_lines",
     "replay_values",
@@ -126,6 +127,25 @@ def building_row(twin: Twin, building_id: str) -> dict[str, object] | None:
 def building_facts(twin: Twin, building_id: str) -> dict[str, object] | None:
     rows = twin.query("SELECT * EXCLUDE (evidence) FROM building_facts WHERE building_id = ?", [building_id])
     return rows.to_pylist()[0] if rows.num_rows else None
+
+
+def fact_evidence(twin: Twin, building_id: str) -> dict[str, list[str]]:
+    """The IFC GlobalIds behind each derived fact of a building (``building_facts.evidence``), flattened."""
+    import json
+
+    rows = twin.query("SELECT evidence FROM building_facts WHERE building_id = ?", [building_id]).to_pylist()
+    if not rows or not rows[0]["evidence"]:
+        return {}
+
+    def flat(value: object) -> list[str]:
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list):
+            return [g for v in value for g in flat(v)]
+        return []
+
+    evidence = {k: flat(v) for k, v in json.loads(rows[0]["evidence"]).items()}
+    return {k: v for k, v in evidence.items() if v}
 
 
 def storeys(twin: Twin, building_id: str) -> pa.Table:

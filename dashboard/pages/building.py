@@ -7,7 +7,8 @@ from typing import Any
 
 import dash
 import numpy as np
-from dash import Input, Output, State, dcc, html
+from dash import ALL, Input, Output, State, dcc, html
+from dash import ctx as callback_ctx
 
 from dashboard import data
 from dashboard.context import AppContext
@@ -106,6 +107,7 @@ def layout(ctx: AppContext, building_id: str | None = None, **_: str) -> html.Di
             html.Div(_facts(ctx, building_id, model_id), id="building-facts", className="panel"),
             dcc.Store(id="building-id", data=model_id),
             dcc.Store(id="building-clicked"),
+            dcc.Store(id="building-evidence"),
         ],
         className="page",
     )
@@ -131,6 +133,7 @@ def _facts(ctx: AppContext, building_id: str, model_id: str) -> list[Any]:
     ]
     facts = data.building_facts(ctx.twin, model_id)
     if facts:
+        evidence = data.fact_evidence(ctx.twin, model_id)
         out += [
             html.Div("Facts from the IFC model", className="section-title"),
             facts_table(
@@ -138,6 +141,22 @@ def _facts(ctx: AppContext, building_id: str, model_id: str) -> list[Any]:
                 "building-facts-table",
             ),
         ]
+        if evidence:
+            out += [
+                html.Div("Evidence in the model (click to highlight)", className="section-title"),
+                html.Div(
+                    [
+                        html.Button(
+                            f"{name.replace('_', ' ')} ({len(guids)})",
+                            n_clicks=0,
+                            className="secondary",
+                            id={"type": "building-evidence", "fact": name},
+                            style={"margin": "0 0.3em 0.3em 0"},
+                        )
+                        for name, guids in evidence.items()
+                    ]
+                ),
+            ]
     out.append(html.Div("Reversibility criteria", className="section-title"))
     if data.has_table(ctx.twin, "res_reversibility"):
         rows = ctx.twin.query(
@@ -193,8 +212,11 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         Input("building-colour", "value"),
         Input("building-storey", "value"),
         Input("building-spaces", "value"),
+        Input("building-evidence", "data"),
     )
-    def draw(model_id: str | None, mode: str, storey_id: str, spaces: list[str]) -> Any:
+    def draw(
+        model_id: str | None, mode: str, storey_id: str, spaces: list[str], evidence: dict[str, Any] | None
+    ) -> Any:
         if not model_id:
             return dash.no_update
         elements = data.element_meshes(ctx.twin, [model_id], spaces=bool(spaces))
@@ -203,11 +225,30 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         # the model's own origin: the axes read in metres from the model's corner
         origin = (float(elements.column("origin_x_m")[0].as_py()), float(elements.column("origin_y_m")[0].as_py()))
         mesh = element_mesh(elements, origin)
+        if evidence and evidence.get("guids"):
+            colouring = element_colouring(elements, "evidence", evidence=evidence["guids"])
+            return building_figure(elements, mesh, colouring, storey_id=storey_id or None, uirevision=model_id)
         return building_figure(
             elements, mesh, element_colouring(elements, mode), storey_id=storey_id or None, uirevision=model_id
         )
 
     register_pick(app, "building-graph", "building-clicked")
+
+    @app.callback(
+        Output("building-evidence", "data"),
+        Input({"type": "building-evidence", "fact": ALL}, "n_clicks"),
+        Input("building-colour", "value"),
+        State("building-id", "data"),
+        prevent_initial_call=True,
+    )
+    def highlight(clicks: list[int | None], _mode: str, model_id: str | None) -> Any:
+        trigger = callback_ctx.triggered_id
+        if trigger == "building-colour":
+            return None  # choosing a colouring ends the highlight
+        if not isinstance(trigger, dict) or not any(clicks or []) or not model_id:
+            return dash.no_update
+        fact = str(trigger["fact"])
+        return {"fact": fact, "guids": data.fact_evidence(ctx.twin, model_id).get(fact, [])}
 
     @app.callback(
         Output("building-element", "children"), Input("building-clicked", "data"), prevent_initial_call=True

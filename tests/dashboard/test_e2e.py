@@ -232,6 +232,12 @@ def test_the_building_page_draws_the_ifc_model_and_isolates_a_storey(browser: An
     page.get_by_text("(level 1)").click()
     page.wait_for_function(f"() => ({count})() < {everything}", timeout=20_000)
     assert "Not computed yet" in page.inner_text("#building-facts")  # reversibility: stated, not faked
+    # a fact's evidence (the lifts behind "lifts: 2") highlights in the model
+    page.get_by_role("button", name="lifts (2)").click()
+    page.wait_for_function(
+        "() => document.querySelector('#building-graph .js-plotly-plot').data.some(t => t.name === 'evidence')",
+        timeout=20_000,
+    )
     assert not s.console_errors, s.console_errors
     page.context.close()
 
