@@ -84,12 +84,13 @@ def extrude_footprints(
     ``footprints`` are shapely (Multi)Polygons in the twin CRS, ``heights`` metres above ``base`` (default 0).
     Vectorised over the buildings (shapely 2 array functions, no Python loop over buildings). Holes stay holes:
     the constrained Delaunay triangulation keeps only triangles inside the polygon. The floor is not drawn (the
-    scene is seen from above). Vertex count: 4 per ring edge plus 3 per roof triangle.
+    scene is seen from above). Each ring point is one vertex at the base and one at the top, shared by the walls
+    and the roof (a box: 8 vertices, 10 triangles; flat shading keeps the edges sharp).
 
     >>> sq = shapely.box(0, 0, 10, 10)
     >>> m = extrude_footprints(np.array([sq]), np.array([6.0]))
     >>> m.n_vertices, m.n_faces, float(m.xyz[:, 2].max())
-    (22, 10, 6.0)
+    (8, 10, 6.0)
     """
     n = len(footprints)
     if n == 0:
@@ -104,33 +105,36 @@ def extrude_footprints(
     is_poly = shapely.get_type_id(polys) == 3
     polys, poly_owner = polys[is_poly], poly_owner[is_poly]
 
-    # walls: each edge (p, q) of each ring -> quad p0 q0 q1 p1
+    # vertices: each ring point once at the base and once at the top (shared by walls and roof)
     rings, ring_poly = shapely.get_rings(polys, return_index=True)
     coords, ring_of_point = shapely.get_coordinates(rings, return_index=True)
-    same = ring_of_point[:-1] == ring_of_point[1:]
-    p, q = coords[:-1][same], coords[1:][same]
-    edge_owner = poly_owner[ring_poly[ring_of_point[:-1][same]]]
-    z0, z1 = base[edge_owner], base[edge_owner] + heights[edge_owner]
-    ne = len(p)
-    wall = np.empty((ne, 4, 3))
-    wall[:, 0, :2], wall[:, 1, :2], wall[:, 2, :2], wall[:, 3, :2] = p, q, q, p
-    wall[:, 0, 2] = wall[:, 1, 2] = z0
-    wall[:, 2, 2] = wall[:, 3, 2] = z1
-    start = np.arange(ne) * 4
-    wall_faces = np.concatenate(
-        [np.stack([start, start + 1, start + 2], 1), np.stack([start, start + 2, start + 3], 1)]
-    )
-    walls = MeshSet(wall.reshape(-1, 3), wall_faces, np.repeat(edge_owner, 4))
-
-    # roofs: constrained Delaunay triangles of each polygon, at base + height
+    closing = np.r_[ring_of_point[1:] != ring_of_point[:-1], True]  # the repeated first point of each ring
+    keep = ~closing
+    xy, ring_id = coords[keep], ring_of_point[keep]
+    owner = poly_owner[ring_poly[ring_id]]
+    n = len(xy)
+    z0 = base[owner]
+    xyz = np.empty((2 * n, 3))
+    xyz[:n, :2] = xyz[n:, :2] = xy
+    xyz[:n, 2], xyz[n:, 2] = z0, z0 + heights[owner]
+    # walls: edge a -> b of each ring (b wraps to the ring's first point) -> two triangles
+    a = np.arange(n)
+    first = np.r_[0, np.flatnonzero(np.diff(ring_id)) + 1]
+    is_last = np.r_[ring_id[1:] != ring_id[:-1], True]
+    b = a + 1
+    b[is_last] = first[np.searchsorted(first, a[is_last], side="right") - 1]
+    wall_faces = np.concatenate([np.stack([a, b, b + n], 1), np.stack([a, b + n, a + n], 1)])
+    # roof: constrained Delaunay triangles of each polygon; their corners are ring points (no point is added)
     tris, tri_poly = shapely.get_parts(shapely.constrained_delaunay_triangles(polys), return_index=True)
-    tri_xy = shapely.get_coordinates(shapely.get_exterior_ring(tris)).reshape(-1, 4, 2)[:, :3]
-    tri_owner = poly_owner[tri_poly]
-    roof = np.empty((len(tris), 3, 3))
-    roof[:, :, :2] = tri_xy
-    roof[:, :, 2] = (base[tri_owner] + heights[tri_owner])[:, None]
-    roofs = MeshSet(roof.reshape(-1, 3), np.arange(len(tris) * 3).reshape(-1, 3), np.repeat(tri_owner, 3))
-    merged = MeshSet.concat([walls, roofs])
+    tri_xy = shapely.get_coordinates(shapely.get_exterior_ring(tris)).reshape(-1, 4, 2)[:, :3].reshape(-1, 2)
+    tri_keys = np.column_stack([np.repeat(tri_poly, 3), tri_xy])
+    top_keys = np.column_stack([ring_poly[ring_id], xy])
+    _, inverse = np.unique(np.concatenate([top_keys, tri_keys]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    top_of_key = np.full(inverse.max() + 1, -1, dtype=np.int64)
+    top_of_key[inverse[:n][::-1]] = np.arange(n)[::-1]
+    roof_faces = (top_of_key[inverse[n:]] + n).reshape(-1, 3)
+    merged = MeshSet(xyz, np.concatenate([wall_faces, roof_faces]), np.concatenate([owner, owner]))
     xyz = merged.xyz.astype(np.float64)
     xyz[:, 0] -= ox
     xyz[:, 1] -= oy

@@ -63,7 +63,7 @@ def ids_of(fig) -> set[str]:  # type: ignore[no-untyped-def]
 def test_the_district_is_one_mesh_holding_every_vertex_of_every_building(district) -> None:  # type: ignore[no-untyped-def]
     buildings, meshes = district
     mesh = district_mesh(buildings, meshes, ORIGIN)
-    assert mesh.n_vertices == 22 + 22 + (5 + 8)  # two extruded boxes, the IFC element meshes as they are
+    assert mesh.n_vertices == 8 + 8 + (5 + 8)  # two extruded boxes, the IFC element meshes as they are
     colouring = category_colouring(buildings.column("use").to_pylist(), list(USE_COLOURS), USE_COLOURS, "Use")
     fig = district_figure(buildings, mesh, colouring)
     mesh_traces = [t for t in fig.data if t.type == "mesh3d"]
@@ -82,7 +82,7 @@ def test_a_click_on_any_vertex_names_its_building(district) -> None:  # type: ig
     trace = fig.data[0]
     ids = trace.meta["ids"]
     # what dashboard.pick does in the browser: meta.ids[customdata[pointNumber]]
-    for vertex in (0, 30, len(trace.x) - 1):
+    for vertex in (0, 20, len(trace.x) - 1):
         name = ids[int(trace.customdata[vertex])]
         assert name == buildings.column("building_id")[int(mesh.owner[vertex])].as_py()
 
@@ -115,7 +115,7 @@ def test_filters_drop_whole_buildings_from_the_mesh(district) -> None:  # type: 
     colouring = numeric_colouring([1.0, 2.0, 3.0], "x")
     fig = district_figure(buildings, mesh, colouring, keep=np.array([True, False, True]))
     assert ids_of(fig) == {"A", "IFC1"}
-    assert sum(len(t.x) for t in fig.data if t.type == "mesh3d") == 22 + 13
+    assert sum(len(t.x) for t in fig.data if t.type == "mesh3d") == 8 + 13
 
 
 def test_networks_draw_one_trace_per_kind_and_loading_when_a_check_stored_it() -> None:

@@ -22,9 +22,12 @@ def test_an_extruded_box_has_its_walls_and_roof_at_its_height(boxes: list[tuple[
     geoms = np.array([shapely.box(x, y, x + w, y + d) for x, y, w, d, _ in boxes], dtype=object)
     heights = np.array([b[4] for b in boxes])
     mesh = extrude_footprints(geoms, heights)
-    assert mesh.n_vertices == 22 * len(boxes)  # 4 walls x 4 vertices + 2 roof triangles x 3
+    assert mesh.n_vertices == 8 * len(boxes)  # each corner at the base and at the top
     assert mesh.n_faces == 10 * len(boxes)
     assert mesh.faces.max() < mesh.n_vertices
+    assert (mesh.owner[mesh.faces] == mesh.owner[mesh.faces[:, :1]]).all()  # no triangle spans two buildings
+    roof = np.all(mesh.xyz[mesh.faces][:, :, 2] > 0, axis=1)
+    assert roof.sum() == 2 * len(boxes)  # two roof triangles a box, the walls reaching the ground
     for k in range(len(boxes)):
         z = mesh.xyz[mesh.owner == k, 2]
         assert z.min() == 0 and np.isclose(z.max(), heights[k], rtol=1e-6)
@@ -44,7 +47,7 @@ def test_a_multipolygon_footprint_belongs_to_one_building() -> None:
     two = shapely.MultiPolygon([shapely.box(0, 0, 5, 5), shapely.box(10, 0, 15, 5)])
     mesh = extrude_footprints(np.array([two, shapely.box(0, 20, 5, 25)], dtype=object), np.array([3.0, 4.0]))
     assert set(mesh.owner.tolist()) == {0, 1}
-    assert (mesh.owner == 0).sum() == 44
+    assert (mesh.owner == 0).sum() == 16
 
 
 def test_far_coordinates_keep_millimetres_relative_to_the_scene_origin() -> None:
@@ -76,5 +79,5 @@ def test_selecting_objects_keeps_only_their_triangles() -> None:
         np.array([shapely.box(0, 0, 1, 1), shapely.box(5, 5, 6, 6)], dtype=object), np.array([1.0, 2.0])
     )
     one = mesh.select(np.array([False, True]))
-    assert set(one.owner.tolist()) == {1} and one.n_vertices == 22 and one.faces.max() < 22
+    assert set(one.owner.tolist()) == {1} and one.n_vertices == 8 and one.faces.max() < 8
     assert MeshSet.concat([]).n_vertices == 0
