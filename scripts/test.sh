@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
 # System packages used by the tests (installed only when missing; needs root, as on CI).
-APT_PACKAGES=(mosquitto)  # the MQTT tests start a real broker
+APT_PACKAGES=(mosquitto chromium)  # the MQTT tests start a real broker; the dashboard e2e tests drive Chromium
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from rich.table import Table
 
 from twin.errors import TwinError
 from twin.readonly_sql import run_read_only
-from twin.server import Command, LocalApi, find_owner, run_remote
+from twin.server import Command, find_owner, run_remote
 from twin.store import DEFAULT_CRS, DEFAULT_PATH, Twin, check_crs_unchanged
 
 __all__ = ["COMMANDS", "cli", "main"]
@@ -742,7 +740,30 @@ def sensors_latest(ctx: click.Context, kind: str | None) -> None:
     help="Folder for the generated data (DIR/data) and the twin (DIR/twin.duckdb).",
 )
 @click.option("--no-serve", is_flag=True, help="Stop after building the twin instead of serving it.")
-def demo(seed: int, size: str, out_dir: str, no_serve: bool) -> None:
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address of the dashboard.")
+@click.option("--port", type=int, default=8050, show_default=True, help="Port of the dashboard.")
+@click.option("--api-port", type=int, default=0, show_default=True, help="Port of the local API (0: any).")
+@click.option(
+    "--live-demo",
+    "live_feed_s",
+    type=float,
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Simulated live readings every SECONDS while served (0: none).",
+)
+@click.option("--mqtt", metavar="HOST[:PORT]", help="Also take live readings from this MQTT broker.")
+def demo(
+    seed: int,
+    size: str,
+    out_dir: str,
+    no_serve: bool,
+    host: str,
+    port: int,
+    api_port: int,
+    live_feed_s: float,
+    mqtt: str | None,
+) -> None:
     """Generate a realistic French district and load it into a new twin: the quickest way to see twin work.
 
     Ten IFC buildings (1970s and 1990s offices, a 1960s housing bar, a school, a car park, a town hall, a mixed
@@ -773,75 +794,19 @@ def demo(seed: int, size: str, out_dir: str, no_serve: bool) -> None:
     out.print(f"It holds {rows}.", soft_wrap=True)
     out.print(f'Explore it: twin --twin {result.twin_path} info | sql "SELECT ..."', soft_wrap=True)
     if not no_serve:
-        out.print("The dashboard is not built yet: serving the twin with its live feed instead.")
-        _serve(str(result.twin_path), "127.0.0.1", 0, 5.0)
+        from twin.commands.serve import serve_twin
+        from twin.commands.users import ensure_demo_users
 
-
-def _serve(path: str, host: str, api_port: int, live_feed_s: float | None, mqtt: str | None = None) -> None:
-    owner = find_owner(path)
-    if owner is not None:
-        raise TwinError(f"{path} is already served by PID {owner.pid} on {owner.url}", "stop that process first")
-    stop = threading.Event()
-    with Twin(path, create=False) as twin:
-        api = LocalApi(twin, COMMANDS, host=host, port=api_port).start()
-        feed = None
-        if live_feed_s:
-            from ingest.demo.live import LiveFeed
-
-            feed = LiveFeed(twin, interval_s=live_feed_s).start()
-        subscriber = None
-        if mqtt:
-            from ingest.mqtt import DEFAULT_TOPIC, MqttSubscriber
-
-            broker, _, port = mqtt.partition(":")
-            subscriber = MqttSubscriber(
-                twin, host=broker, port=int(port or 1883), topic=DEFAULT_TOPIC, client_id="twin-serve"
-            )
-            subscriber.start()
+        created = ensure_demo_users(result.twin_path)
+        if created:
+            out.print("Dashboard users of the demo (one per role; passwords shown once, stored hashed):")
+            for name, password in created.items():
+                out.print(f"  {name:<10} password [bold]{password}[/]")
+        else:
             out.print(
-                f"Live readings from MQTT {broker}:{port or 1883} topic {DEFAULT_TOPIC} (acknowledged "
-                "once committed).",
-                soft_wrap=True,
+                "Log in with the demo users created before (twin users list); reset one with twin users add."
             )
-        previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            out.print(f"Serving [bold]{path}[/]; local API on {api.owner.url} (Ctrl+C to stop).", soft_wrap=True)
-            if feed is not None:
-                out.print(f"Live feed: new readings for {len(feed._ids)} sensors every {live_feed_s:g} s.")
-            stop.wait()
-        finally:
-            if subscriber is not None:
-                subscriber.stop()
-            if feed is not None:
-                feed.stop()
-            api.stop()
-            for s, handler in previous.items():
-                signal.signal(s, handler)
-    out.print("Stopped.")
-
-
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address of the local API.")
-@click.option(
-    "--api-port", type=int, default=0, show_default=True, help="Port of the local API (0: any free one)."
-)
-@click.option(
-    "--live-demo",
-    "live_feed_s",
-    type=float,
-    default=None,
-    metavar="SECONDS",
-    help="Feed the twin's sensors with simulated live readings every SECONDS (demo).",
-)
-@click.option(
-    "--mqtt",
-    metavar="HOST[:PORT]",
-    help="Subscribe to an MQTT broker for live readings (topic twin/readings/#, JSON payloads).",
-)
-@click.pass_context
-def serve(ctx: click.Context, host: str, api_port: int, live_feed_s: float | None, mqtt: str | None) -> None:
-    """Own the twin file and serve it: other `twin` commands are sent here while it runs."""
-    _serve(_twin_path(ctx), host, api_port, live_feed_s, mqtt)
+        serve_twin(str(result.twin_path), host, port, api_port, live_feed_s, mqtt)
 
 
 run = _run
