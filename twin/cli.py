@@ -169,6 +169,11 @@ def _network_check(
             raise TwinError(f"no capacity check for {kind} networks yet", "use --kind water or power")
         node_flags = [f for f in nodes.column("flag").to_pylist() if f not in ("ok", "not_judged")]
         link_flags = [f for f in links.column("flag").to_pylist() if f not in ("ok", "not_judged", "closed")]
+        if kind == "power" and "transformer_loading_percent" in nodes.column_names:
+            # substations modelled as points carry their transformer's loading on the node (networks/power.py)
+            limit = PowerCheckParams().max_loading_percent if max_loading_percent is None else max_loading_percent
+            loadings = [v for v in nodes.column("transformer_loading_percent").to_pylist() if v is not None]
+            link_flags += ["transformer_overloaded"] * sum(v > limit for v in loadings)
         results.append(
             {
                 "network_id": nid,
