@@ -218,3 +218,19 @@ def test_any_sequence_of_cut_offs_keeps_the_readings_exactly(
         assert twin.query(
             "SELECT count(*) AS n FROM readings WHERE time_utc < ?", [T0 + dt.timedelta(days=max(cuts))]
         ).column("n").to_pylist() == [0]
+
+
+def test_twin_sensors_archive_reports_what_it_moved(template: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from twin.cli import cli
+
+    path = copy_of(template, tmp_path)
+    base = ["--twin", str(path), "sensors", "archive"]
+    moved = CliRunner().invoke(cli, [*base, "--older-than", "2026-02-01"])
+    assert moved.exit_code == 0, moved.stderr
+    assert "Archived" in moved.stdout and "2026-01 (" in moved.stdout
+    nothing = CliRunner().invoke(cli, [*base, "--older-than", "2025-06-01"])
+    assert nothing.exit_code == 0 and "nothing to archive" in nothing.stdout
+    bad = CliRunner().invoke(cli, [*base, "--older-than", "soon"])
+    assert bad.exit_code == 1 and "neither an age nor a date" in bad.stderr
