@@ -514,18 +514,31 @@ def _write_batch(
         f"count(DISTINCT time_utc) AS n_times FROM ({staged}) GROUP BY ALL"
     )
     suspect = cur.execute(
-        "SELECT coalesce(sum(b.n - b.n_times), 0), count(h.sensor_id) FROM __twin_batch_hours b "
-        "LEFT JOIN readings_hourly h USING (sensor_id, hour_utc) WHERE b.reason IS NULL"
+        "SELECT coalesce(sum(b.n - b.n_times), 0), count(h.sensor_id), min(b.hour_utc), max(b.last_time) "
+        "FROM __twin_batch_hours b LEFT JOIN readings_hourly h USING (sensor_id, hour_utc) WHERE b.reason IS NULL"
     ).fetchone()
+    assert suspect is not None
+    in_file, overlap = int(suspect[0]), int(suspect[1])
+    if overlap and not in_file:
+        # Hours in common (a live feed always shares its current hour): one look for the exact (sensor, time),
+        # cheaper per batch than the row-by-row path when, as usual, there is none.
+        found = cur.execute(
+            f"SELECT count(*) FROM (SELECT sensor_id, time_utc FROM ({staged}) WHERE reason IS NULL) b "
+            "SEMI JOIN (SELECT sensor_id, time_utc FROM readings_all WHERE time_utc BETWEEN ? AND ?) a "
+            "USING (sensor_id, time_utc)",
+            [suspect[2], suspect[3]],
+        ).fetchone()
+        overlap = int(found[0]) if found else 0
     import_sql = "NULL" if import_id is None else str(int(import_id))
     n_dup_file = n_dup_stored = 0
-    if suspect is None or (suspect[0] == 0 and suspect[1] == 0):
+    if not in_file and not overlap:
         stored = cur.execute(
             "INSERT INTO readings (sensor_id, time_utc, value, import_id) SELECT sensor_id, time_utc, value, "
             f"{import_sql} FROM ({staged}) WHERE reason IS NULL"
         ).fetchone()
     else:
-        n_dup_file, n_dup_stored, stored = _write_without_duplicates(cur, staged, import_sql, report)
+        # Hours in common (a live feed always shares its current hour) or repeated rows: row by row, in SQL.
+        n_dup_file, n_dup_stored, stored = _write_without_duplicates(cur, staged, import_sql, report, in_file > 0)
     counted = cur.execute("SELECT sum(n) FROM __twin_batch_hours WHERE reason IS NOT NULL").fetchone()
     n_rejected = int(counted[0]) if counted and counted[0] is not None else 0
     if n_rejected:
@@ -573,15 +586,17 @@ def _write_batch(
 
 
 def _write_without_duplicates(
-    cur: duckdb.DuckDBPyConnection, staged: str, import_sql: str, report: ImportReport
+    cur: duckdb.DuckDBPyConnection, staged: str, import_sql: str, report: ImportReport, in_file: bool
 ) -> tuple[int, int, Any]:
     """The slow path of :func:`_write_batch`: keep the first row of each sensor and time of the batch, skip
     those already stored, and rebuild the batch's hourly aggregate from what is stored. Returns the numbers of
     duplicates within the batch and of already stored ones, and the INSERT's result row."""
+    first_only = (
+        "QUALIFY row_number() OVER (PARTITION BY sensor_id, time_utc ORDER BY row_num) = 1" if in_file else ""
+    )
     cur.execute(
         "CREATE TEMP TABLE __twin_new AS SELECT sensor_id, time_utc, value, row_ref, row_num FROM "
-        f"({staged}) WHERE reason IS NULL QUALIFY row_number() OVER (PARTITION BY sensor_id, time_utc "
-        "ORDER BY row_num) = 1"
+        f"({staged}) WHERE reason IS NULL {first_only}"
     )
     valid = cur.execute("SELECT coalesce(sum(n), 0) FROM __twin_batch_hours WHERE reason IS NULL").fetchone()
     kept = cur.execute("SELECT count(*), min(time_utc), max(time_utc) FROM __twin_new").fetchone()
@@ -621,6 +636,10 @@ def _write_without_duplicates(
         "INSERT INTO readings (sensor_id, time_utc, value, import_id) SELECT sensor_id, time_utc, value, "
         f"{import_sql} FROM __twin_new ANTI JOIN __twin_old USING (sensor_id, time_utc)"
     ).fetchone()
+    if not in_file and not n_dup_stored:
+        cur.execute("DROP TABLE __twin_new")
+        cur.execute("DROP TABLE __twin_old")
+        return 0, 0, stored
     # The roll-up and the latest values take the stored rows only.
     cur.execute("DELETE FROM __twin_batch_hours WHERE reason IS NULL")
     cur.execute(
