@@ -349,7 +349,7 @@ def consumption_from_twin(
     """
     meters = twin.query(_METERS_SQL)
     readings = twin.query(
-        "SELECT r.sensor_id, r.time_utc, r.value * m.kwh_factor AS value FROM readings r "
+        "SELECT r.sensor_id, r.time_utc, r.value * m.kwh_factor AS value FROM readings_all r "
         f"JOIN ({_METERS_SQL}) m ON m.sensor_id = r.sensor_id"
     )
     consumption = annual_consumption(readings, meters, params)

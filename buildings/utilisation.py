@@ -272,7 +272,7 @@ def utilisation_from_twin(
     A sensor attached to a space takes the space's building from ``spaces`` (when the IFC is in the twin).
     """
     readings = twin.query(
-        "SELECT r.sensor_id, r.time_utc, r.value FROM readings r SEMI JOIN sensors s "
+        "SELECT r.sensor_id, r.time_utc, r.value FROM readings_all r SEMI JOIN sensors s "
         "ON s.sensor_id = r.sensor_id AND s.kind = 'occupancy'"
     )
     assets = twin.query(_ASSETS_SQL)

@@ -22,8 +22,10 @@ Readings older than the last one evaluated for a sensor (late arrivals) do not m
 
 :func:`evaluate` is pure (tables and state in, changes and state out); :func:`run_rules` reads the rules, open
 alerts and latest values of a twin, evaluates a committed batch and writes the alert changes in one transaction.
-The run state (when a condition started to hold, the previous reading) lives in the caller's memory: after a
-restart, a condition that was already holding starts its duration again.
+The run state (when a condition started to hold, the previous reading) is kept by the caller between batches
+and saved in ``alert_rule_state`` in the transaction that writes the batch's alert changes; a restarted
+service reads it back (:func:`load_rule_state`), so a condition that was already holding keeps its start and a
+restart does not restart durations.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+import duckdb
 import pyarrow as pa
 
 from twin.errors import TwinError
@@ -49,6 +52,7 @@ __all__ = [
     "close_alert",
     "evaluate",
     "load_alert_rules",
+    "load_rule_state",
     "run_rules",
 ]
 
@@ -291,6 +295,52 @@ def load_alert_rules(twin: Twin) -> list[AlertRule]:
     return [AlertRule(str(r[0]), r[1], r[2], r[3], r[4], dt.timedelta(seconds=float(r[5])), r[6]) for r in rows]
 
 
+def load_rule_state(twin: Twin) -> dict[StateKey, RuleState]:
+    """The saved run state of every (rule, sensor), with ``is_open`` read from ``alerts``."""
+    with twin.read() as cur:
+        rows = cur.execute(
+            "SELECT s.rule_id, s.sensor_id, s.last_time, s.last_value, s.run_start, a.rule_id IS NOT NULL "
+            "FROM alert_rule_state s LEFT JOIN (SELECT DISTINCT rule_id, sensor_id FROM alerts "
+            "WHERE status <> 'closed') a USING (rule_id, sensor_id)"
+        ).fetchall()
+    return {(str(r), str(s)): RuleState(t, v, start, bool(o)) for r, s, t, v, start, o in rows}
+
+
+def _save_state(
+    cur: duckdb.DuckDBPyConnection,
+    before: Mapping[StateKey, RuleState],
+    after: Mapping[StateKey, RuleState],
+    now: dt.datetime,
+) -> None:
+    """Upsert the (rule, sensor) states the evaluation changed (``is_open`` lives in ``alerts``)."""
+    changed = [
+        (k, v)
+        for k, v in after.items()
+        if (b := before.get(k)) is None
+        or (b.last_time, b.last_value, b.run_start) != (v.last_time, v.last_value, v.run_start)
+    ]
+    if not changed:
+        return
+    table = pa.table(
+        {
+            "rule_id": pa.array([k[0] for k, _ in changed], pa.string()),
+            "sensor_id": pa.array([k[1] for k, _ in changed], pa.string()),
+            "last_time": pa.array([v.last_time for _, v in changed], pa.timestamp("us")),
+            "last_value": pa.array([v.last_value for _, v in changed], pa.float64()),
+            "run_start": pa.array([v.run_start for _, v in changed], pa.timestamp("us")),
+        }
+    )
+    cur.register("__twin_rule_state", table)
+    try:
+        cur.execute(
+            "INSERT OR REPLACE INTO alert_rule_state SELECT rule_id, sensor_id, last_time, last_value, run_start, "
+            "? FROM __twin_rule_state",
+            [now],
+        )
+    finally:
+        cur.unregister("__twin_rule_state")
+
+
 def run_rules(
     twin: Twin,
     readings: pa.Table,
@@ -301,7 +351,8 @@ def run_rules(
     """Evaluate the twin's rules (or ``rules``) on a committed batch and write the alert changes.
 
     ``readings`` as for :func:`evaluate`. Whether a (rule, sensor) alert is open is read from ``alerts`` (an
-    alert closed by hand reopens at the next reading while the condition still holds).
+    alert closed by hand reopens at the next reading while the condition still holds). The run states the batch
+    changed are saved in ``alert_rule_state`` with the alert changes (:func:`load_rule_state` reads them back).
     """
     rules = load_alert_rules(twin) if rules is None else rules
     if not rules:
@@ -325,51 +376,64 @@ def run_rules(
     for key in open_keys - synced.keys():
         synced[key] = RuleState(is_open=True)
     result = evaluate(rules, readings, latest, synced, now)
-    if result.changes:
-        with twin.write() as cur:
-            for c in result.changes:
-                if c.action == "open":
-                    cur.execute(
-                        "INSERT INTO alerts (sensor_id, rule_id, severity, status, message, value, opened_at) "
-                        "VALUES (?, ?, ?, 'open', ?, ?, ?)",
-                        [c.sensor_id, c.rule_id, c.severity, c.message, c.value, c.at],
-                    )
-                else:
-                    cur.execute(
-                        "UPDATE alerts SET status = 'closed', closed_at = ? WHERE rule_id = ? AND sensor_id = ? "
-                        "AND status <> 'closed'",
-                        [c.at, c.rule_id, c.sensor_id],
-                    )
+    with twin.write() as cur:
+        _save_state(cur, synced, result.state, now)
+        for c in result.changes:
+            if c.action == "open":
+                cur.execute(
+                    "INSERT INTO alerts (sensor_id, rule_id, severity, status, message, value, opened_at) "
+                    "VALUES (?, ?, ?, 'open', ?, ?, ?)",
+                    [c.sensor_id, c.rule_id, c.severity, c.message, c.value, c.at],
+                )
+            else:
+                cur.execute(
+                    "UPDATE alerts SET status = 'closed', closed_at = ? WHERE rule_id = ? AND sensor_id = ? "
+                    "AND status <> 'closed'",
+                    [c.at, c.rule_id, c.sensor_id],
+                )
     return result
 
 
-def acknowledge_alert(twin: Twin, alert_id: int, by: str, at: dt.datetime | None = None) -> None:
-    """Record who acknowledged an open alert (an acknowledged alert stays until its condition clears)."""
+def acknowledge_alert(
+    twin: Twin, alert_id: int, by: str, at: dt.datetime | None = None, note: str | None = None
+) -> None:
+    """Record who acknowledged an open alert, and their note (an acknowledged alert stays until its condition
+    clears)."""
     if not by.strip():
         raise TwinError(f"alert {alert_id}: acknowledged by whom?", "give the name of the person")
-    _transition(twin, alert_id, "acknowledged", ("open",), by, at)
+    _transition(twin, alert_id, "acknowledged", ("open",), by, at, note)
 
 
-def close_alert(twin: Twin, alert_id: int, at: dt.datetime | None = None) -> None:
+def close_alert(twin: Twin, alert_id: int, at: dt.datetime | None = None, note: str | None = None) -> None:
     """Close an open or acknowledged alert by hand."""
-    _transition(twin, alert_id, "closed", ("open", "acknowledged"), None, at)
+    _transition(twin, alert_id, "closed", ("open", "acknowledged"), None, at, note)
 
 
 def _transition(
-    twin: Twin, alert_id: int, status: str, allowed_from: tuple[str, ...], by: str | None, at: dt.datetime | None
+    twin: Twin,
+    alert_id: int,
+    status: str,
+    allowed_from: tuple[str, ...],
+    by: str | None,
+    at: dt.datetime | None,
+    note: str | None = None,
 ) -> None:
     when = at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    note = note.strip() if note and note.strip() else None
     with twin.write() as cur:
         row = cur.execute("SELECT status FROM alerts WHERE alert_id = ?", [alert_id]).fetchone()
         if row is None:
-            raise TwinError(f"no alert {alert_id}", "see the alerts table for the ids")
+            raise TwinError(f"no alert {alert_id}", "list the alerts and their ids with `twin alerts list`")
         if row[0] not in allowed_from:
             raise TwinError(f"alert {alert_id} is {row[0]}; it cannot become {status}", "see its status first")
         if status == "acknowledged":
             cur.execute(
-                "UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? "
-                "WHERE alert_id = ?",
-                [when, by, alert_id],
+                "UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?, "
+                "note = coalesce(?, note) WHERE alert_id = ?",
+                [when, by, note, alert_id],
             )
         else:
-            cur.execute("UPDATE alerts SET status = 'closed', closed_at = ? WHERE alert_id = ?", [when, alert_id])
+            cur.execute(
+                "UPDATE alerts SET status = 'closed', closed_at = ?, note = coalesce(?, note) WHERE alert_id = ?",
+                [when, note, alert_id],
+            )

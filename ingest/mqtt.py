@@ -58,7 +58,7 @@ import pyarrow as pa
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ingest.alert_rules import AlertRule, RuleState, load_alert_rules, run_rules
+from ingest.alert_rules import AlertRule, RuleState, load_alert_rules, load_rule_state, run_rules
 from ingest.sensors import DEFAULT_PARAMS, append_readings
 from twin.errors import TwinError
 from twin.store import Twin
@@ -207,7 +207,8 @@ class MqttSubscriber:
         self._fixed_rules = rules
         self._rules: list[AlertRule] = []
         self._rules_read_at = -1e9
-        self._rule_state: dict[tuple[str, str], RuleState] = {}
+        # Durations in progress continue across a restart (alert_rule_state).
+        self._rule_state: dict[tuple[str, str], RuleState] = load_rule_state(twin)
         self._last_rules_run = 0.0
         self._queue: queue.Queue[_Message] = queue.Queue()
         self._stopping = threading.Event()

@@ -49,6 +49,7 @@ __all__ = [
     "ReportIngestParams",
     "asset_target",
     "ingest_reports",
+    "link_to_assets",
 ]
 
 REQUEST_FIELDS = (
@@ -517,3 +518,7 @@ def _link(
         for p, g, d in zip(pt, geom, dist, strict=True):
             asset_kind[rows[p]], asset_id[rows[p]], distance[rows[p]] = kind, str(ids[g]), float(d)
     return asset_kind, asset_id, distance
+
+
+link_to_assets = _link
+"""Public name of the asset linking (the Open311 POST endpoint links a posted request the same way)."""

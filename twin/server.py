@@ -9,6 +9,10 @@ command by name; otherwise it opens the file itself. Either way the same command
 Protocol: ``POST /api/run`` with ``{"command": NAME, "args": {...}}`` and the header ``X-Twin-Token``. The
 answer is an Arrow IPC stream for tabular results, JSON otherwise, and ``{"error", "hint"}`` with status 4xx
 for a :class:`~twin.errors.TwinError`.
+
+Public routes: other paths can be served without the token (the Open311 GeoReport endpoints citizens post
+to). A :data:`PUBLIC_ROUTES` entry maps a path prefix to a :data:`Route`; command modules register theirs
+(``twin/commands``), so that this module depends on none of the code that answers.
 """
 
 from __future__ import annotations
@@ -30,11 +34,25 @@ import pyarrow as pa
 from twin.errors import TwinError
 from twin.store import Twin
 
-__all__ = ["ARROW_TYPE", "Command", "LocalApi", "Owner", "find_owner", "owner_file", "run_remote"]
+__all__ = [
+    "ARROW_TYPE",
+    "PUBLIC_ROUTES",
+    "Command",
+    "LocalApi",
+    "Owner",
+    "Route",
+    "find_owner",
+    "owner_file",
+    "run_remote",
+]
 
 ARROW_TYPE = "application/vnd.apache.arrow.stream"
 Command = Callable[..., Any]
 """A command: ``fn(twin, **args)`` returning JSON-serialisable data or a ``pyarrow.Table``."""
+Route = Callable[[Twin, str, str, bytes, str], tuple[int, bytes, str]]
+"""A public route: ``fn(twin, method, path_with_query, body, content_type) -> (status, body, content_type)``."""
+PUBLIC_ROUTES: dict[str, Route] = {}
+"""Path prefix -> route answered without the token (filled by the command modules)."""
 
 
 @dataclass(frozen=True)
@@ -111,10 +129,16 @@ class LocalApi:
     """Serve ``commands`` on 127.0.0.1 for the twin this process owns, and advertise it in the owner file."""
 
     def __init__(
-        self, twin: Twin, commands: Mapping[str, Command], host: str = "127.0.0.1", port: int = 0
+        self,
+        twin: Twin,
+        commands: Mapping[str, Command],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        routes: Mapping[str, Route] | None = None,
     ) -> None:
         self.twin = twin
         self.commands = dict(commands)
+        self.routes = dict(PUBLIC_ROUTES if routes is None else routes)
         self.token = secrets.token_urlsafe(32)
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -147,6 +171,9 @@ class LocalApi:
             pass
 
 
+_MAX_PUBLIC_BODY = 1_000_000  # bytes: a citizen's request is a few hundred
+
+
 def _handler_for(api: LocalApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "twin-local-api"
@@ -164,7 +191,34 @@ def _handler_for(api: LocalApi) -> type[BaseHTTPRequestHandler]:
         def _error(self, status: int, message: str, hint: str = "") -> None:
             self._send(status, json.dumps({"error": message, "hint": hint}).encode(), "application/json")
 
+        def _route(self, method: str) -> bool:
+            """Answer from a public route when the path is one of theirs; True when answered."""
+            for prefix, route in api.routes.items():
+                if self.path.startswith(prefix):
+                    body = b""
+                    if method == "POST":
+                        try:
+                            length = int(self.headers.get("Content-Length", "0"))
+                        except ValueError:
+                            length = 0
+                        if length > _MAX_PUBLIC_BODY:
+                            self._error(413, "request body too large", f"at most {_MAX_PUBLIC_BODY} bytes")
+                            return True
+                        body = self.rfile.read(length)
+                    try:
+                        status, payload, kind = route(
+                            api.twin, method, self.path, body, self.headers.get("Content-Type", "")
+                        )
+                    except Exception as exc:  # a bug: one line, never a stack trace
+                        self._error(500, f"{prefix} failed: {type(exc).__name__}: {exc}", "report this as a bug")
+                        return True
+                    self._send(status, payload, kind)
+                    return True
+            return False
+
         def do_GET(self) -> None:
+            if self._route("GET"):
+                return
             if self.path != "/api/health":
                 self._error(404, f"no such endpoint {self.path}", "POST /api/run")
                 return
@@ -173,6 +227,8 @@ def _handler_for(api: LocalApi) -> type[BaseHTTPRequestHandler]:
             )
 
         def do_POST(self) -> None:
+            if self.path != "/api/run" and self._route("POST"):
+                return
             if self.path != "/api/run":
                 self._error(404, f"no such endpoint {self.path}", "POST /api/run")
                 return

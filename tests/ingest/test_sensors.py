@@ -255,7 +255,9 @@ def test_offsets_local_zones_and_zoned_parquet_columns_all_land_in_utc(small: Tw
             ["t1", "2025-12-02 09:00:00", "4"],  # naive in winter (CET, UTC+1)
         ],
     )
-    ingest_readings(small, path, timezone="Europe/Paris")
+    report = ingest_readings(small, path, timezone="Europe/Paris")
+    # Lines 3 and 4 are the reading of line 2 written another way: the same UTC instant, so duplicates.
+    assert report.counts["duplicates_in_file"] == 2 and report.counts["readings"] == 2
     zoned = pa.table(
         {
             "sensor_id": ["m1", "m1"],
@@ -273,13 +275,11 @@ def test_offsets_local_zones_and_zoned_parquet_columns_all_land_in_utc(small: Tw
     ingest_readings(small, tmp_path / "zoned.parquet")
     rows = small.query("SELECT value, time_utc FROM readings ORDER BY value").to_pylist()
     eight = dt.datetime(2026, 10, 2, 8)
-    assert [r["time_utc"] for r in rows] == [
-        eight,
-        eight,
-        eight,
-        dt.datetime(2025, 12, 2, 8),
-        eight,
-        dt.datetime(2026, 10, 2, 9),
+    assert [(r["value"], r["time_utc"]) for r in rows] == [
+        (1.0, eight),
+        (4.0, dt.datetime(2025, 12, 2, 8)),
+        (5.0, eight),
+        (6.0, dt.datetime(2026, 10, 2, 9)),
     ]
 
 
