@@ -144,7 +144,8 @@ def get_requests(twin: Twin, query: Mapping[str, list[str]], limit: int = 1000) 
     def values(name: str) -> list[str]:
         return [v.strip() for item in query.get(name, []) for v in item.split(",") if v.strip()]
 
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if ids := values("service_request_id"):
         where.append(f"report_id IN ({', '.join('?' * len(ids))})")
         params += ids

@@ -43,6 +43,7 @@ __all__ = [
     "Route",
     "find_owner",
     "owner_file",
+    "request_base_url",
     "run_remote",
 ]
 
@@ -172,6 +173,12 @@ class LocalApi:
 
 
 _MAX_PUBLIC_BODY = 1_000_000  # bytes: a citizen's request is a few hundred
+_request = threading.local()
+
+
+def request_base_url() -> str:
+    """The scheme, host and port the current public request was sent to (for absolute links in answers)."""
+    return str(getattr(_request, "base_url", ""))
 
 
 def _handler_for(api: LocalApi) -> type[BaseHTTPRequestHandler]:
@@ -205,6 +212,8 @@ def _handler_for(api: LocalApi) -> type[BaseHTTPRequestHandler]:
                             self._error(413, "request body too large", f"at most {_MAX_PUBLIC_BODY} bytes")
                             return True
                         body = self.rfile.read(length)
+                    host = self.headers.get("Host") or f"{api.owner.host}:{api.owner.port}"
+                    _request.base_url = f"http://{host}"
                     try:
                         status, payload, kind = route(
                             api.twin, method, self.path, body, self.headers.get("Content-Type", "")

@@ -169,3 +169,40 @@ def test_bad_requests_get_the_standard_error_shape_and_never_a_stack_trace(
     assert got_status == status and set(body) == {"code", "type", "message"} and body["type"] == "error"
     assert body["code"] == status and words in body["message"] and "Traceback" not in body["message"]
     assert demo.query("SELECT count(*) FROM readings").column(0)[0].as_py() == 532_008
+
+
+def test_a_served_twin_answers_sensorthings_clients_over_http_with_absolute_links(
+    demo_twin: Path, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+    import urllib.error
+    import urllib.request
+
+    from tests.twin.test_cli import serving
+    from twin.server import find_owner
+
+    path = tmp_path / "twin.duckdb"
+    shutil.copy(demo_twin, path)
+    with serving(path):
+        owner = find_owner(path)
+        assert owner is not None
+
+        def fetch(url: str, data: bytes | None = None) -> tuple[int, dict[str, Any]]:
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=30) as response:
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as exc:
+                return exc.code, json.loads(exc.read())
+
+        status, first = fetch(f"{owner.url}/v1.1/Datastreams?$top=2")  # no token: a public, read-only API
+        assert status == 200 and len(first["value"]) == 2
+        assert first["@iot.nextLink"].startswith(f"{owner.url}/v1.1/Datastreams?")
+        status, second = fetch(first["@iot.nextLink"])
+        assert status == 200 and {d["@iot.id"] for d in second["value"]}.isdisjoint(
+            {d["@iot.id"] for d in first["value"]}
+        )
+        status, error = fetch(f"{owner.url}/v1.1/Observations?$filter=result%20eq")
+        assert status == 400 and error["type"] == "error"
+        status, refused = fetch(f"{owner.url}/v1.1/Things", data=b"{}")
+        assert status == 405 and "read-only" in refused["message"]
