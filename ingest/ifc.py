@@ -1,10 +1,15 @@
 """``twin ingest ifc``: an IFC file into the twin: semantics, meshes, georeferencing, derived facts, IDS checks.
 
-Order of work, so that a bad file changes nothing:
+Order of work, so that a bad file changes nothing and both cores work:
 1. check the file (header, schema, ending), hash it; an identical file already imported -> nothing to do;
-2. triangulate in a worker process while this process parses the semantics (two cores busy);
-3. georeference, derive the building facts, run the IDS checks (``strict`` refuses a failing file);
-4. one write transaction: remove what an earlier version of the same file brought, insert everything, log it.
+2. open it, then triangulate in a fork of this process (:mod:`ingest.ifc_geometry`) while this process reads the
+   semantics, georeferences, runs the IDS checks (``strict`` refuses a failing file), removes what an earlier
+   version of the same file brought and prepares the element rows;
+3. meshes are consumed in batches as the kernel makes them: twin-CRS coordinates, measures, hulls and the
+   ``element_meshes`` rows, vectorised per batch and inserted at once;
+4. once the kernel is done: the building facts (elements inserted meanwhile on a second thread), the storeys
+   with their imposed loads (:mod:`ingest.ifc_loads`), spaces, envelope, circulation, the import log.
+Steps 2-4 are one write transaction: any failure leaves the twin as it was.
 """
 
 from __future__ import annotations

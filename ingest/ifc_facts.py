@@ -216,8 +216,8 @@ def derive_facts(
             overhead = structural_min > floor_top + p.min_free_height_m
             slab_depth = max((floor_top - float(zmin[row[e.guid]]) for e in slabs), default=0.0)
             f2f = float(np.min(structural_min[overhead]) - floor_top + slab_depth) if overhead.any() else None
-        hulls = [hull_of[e.guid] for e in slabs]
-        gfa = float(shapely.union_all(hulls).area) if hulls else (facts.get("footprint_area_m2"))
+        slab_hulls = [hull_of[e.guid] for e in slabs]
+        gfa = float(shapely.union_all(slab_hulls).area) if slab_hulls else (facts.get("footprint_area_m2"))
         w_area = 0.0
         for w in windows_of.get(storey.guid, []):
             if w.overall_width_m and w.overall_height_m:

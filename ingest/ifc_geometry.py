@@ -117,7 +117,13 @@ def _iterate(model: Any, out: Path, kernel: str, include: list[int] | None) -> N
         selection: dict[str, Any] = {"include": [model.by_id(i) for i in include]}
     else:
         selection = {"exclude": list(model.by_type("IfcOpeningElement"))}
-    iterator = ifcopenshell.geom.iterator(settings, model, 1, geometry_library=kernel, **selection)
+    iterator = ifcopenshell.geom.iterator(
+        settings,
+        model,
+        1,
+        geometry_library=kernel,  # type: ignore[arg-type]
+        **selection,
+    )
     ids: list[int] = []
     guids: list[str] = []
     verts: list[bytes] = []

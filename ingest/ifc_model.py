@@ -304,7 +304,7 @@ class _Relations:
         if key not in self.definitions:
             props = {k: v for k, v in ue.get_property_definition(definition).items() if k != "id"}
             self.definitions[key] = (_attr(definition, "Name") or "", definition.is_a("IfcElementQuantity"), props)
-            if any(LOAD_PROPERTY.search(k) for k in props):
+            if LOAD_PROPERTY.search(" ".join(props)):
                 self._read_loads(definition)
 
     def _read_loads(self, definition: Any) -> None:
