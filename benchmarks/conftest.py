@@ -35,7 +35,9 @@ def _rates(config: pytest.Config) -> list[dict[str, Any]]:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     rows = _rates(config)
-    if not rows:
+    bs = getattr(config, "_benchmarksession", None)
+    pairs = [b for b in (bs.benchmarks if bs is not None else []) if b.extra_info.get("pairs")]
+    if not rows and not pairs:
         return
     terminalreporter.section("throughput")
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -57,3 +59,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             if cpu_base and not r["baseline"]:
                 line += f" (cpu ratio {r['cpu_s'] / cpu_base:.2f})"
         terminalreporter.write_line(line)
+    for bench in pairs:  # benchmarks that time a baseline and its subject one after the other, in pairs
+        terminalreporter.write_line(f"{bench.name}: each pair run back to back (time ratio = subject / bare)")
+        for p in bench.extra_info["pairs"]:
+            terminalreporter.write_line(
+                f"  bare {p['bare_s']:.2f} s, full {p['full_s']:.2f} s: time ratio {p['ratio']:.2f}, "
+                f"cpu ratio {p['cpu_ratio']:.2f} (load {p['load']})"
+            )
