@@ -1,19 +1,24 @@
 """``twin ingest ifc``: an IFC file into the twin: semantics, meshes, georeferencing, derived facts, IDS checks.
 
-Order of work, so that a bad file changes nothing:
+Order of work, so that a bad file changes nothing and both cores work:
 1. check the file (header, schema, ending), hash it; an identical file already imported -> nothing to do;
-2. triangulate in a worker process while this process parses the semantics (two cores busy);
-3. georeference, derive the building facts, run the IDS checks (``strict`` refuses a failing file);
-4. one write transaction: remove what an earlier version of the same file brought, insert everything, log it.
+2. open it, then triangulate in a fork of this process (:mod:`ingest.ifc_geometry`) while this process reads the
+   semantics, georeferences, runs the IDS checks (``strict`` refuses a failing file), removes what an earlier
+   version of the same file brought and prepares the element rows;
+3. meshes are consumed in batches as the kernel makes them: twin-CRS coordinates, measures, hulls and the
+   ``element_meshes`` rows, vectorised per batch and inserted at once;
+4. once the kernel is done: the building facts (elements inserted meanwhile on a second thread), the storeys
+   with their imposed loads (:mod:`ingest.ifc_loads`), spaces, envelope, circulation, the import log.
+Steps 2-4 are one write transaction: any failure leaves the twin as it was.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +26,11 @@ import numpy as np
 import pyarrow as pa
 import shapely
 
-from ingest.ifc_facts import BuildingFacts, FactParams, derive_facts
-from ingest.ifc_geometry import GeometryResult, mesh_measures, triangulate
+from ingest.ifc_facts import HULL_CLASSES, BuildingFacts, FactParams, convex_hulls, derive_facts
+from ingest.ifc_geometry import MeshBatch, batch_measures, triangulate
 from ingest.ifc_georef import Georeference, georeference
-from ingest.ifc_model import ElementRecord, ModelRecords, open_ifc, read_model, to_json
+from ingest.ifc_loads import ImposedLoad, LoadParams, storey_imposed_loads
+from ingest.ifc_model import ElementRecord, ModelRecords, check_ifc_file, open_ifc, read_model, to_json
 from twin.errors import TwinError
 from twin.imports import ImportReport, already_imported, file_sha256, now_utc, record_import, require_file
 from twin.store import Twin
@@ -40,6 +46,7 @@ class IfcIngestOptions:
     strict: bool = False
     at: tuple[float, float, float] | None = None  # x, y in the twin CRS and rotation in degrees
     facts: FactParams = field(default_factory=FactParams)
+    loads: LoadParams = field(default_factory=LoadParams)
 
 
 def _use_of(psets: dict[str, Any]) -> str | None:
@@ -115,61 +122,77 @@ def ingest_ifc(
     file = require_file(path, "IFC file").resolve()
     started = now_utc()
     report = ImportReport("ifc", str(file), file_sha256(file))
-    model_holder: dict[str, Any] = {}
-
-    def parse() -> dict[int, str]:
-        model = open_ifc(file)
-        model_holder["model"] = model
-        model_holder["records"] = read_model(model)
-        return model_holder["records"].geometry_wanted()
-
     if already_imported(twin, "ifc", report.sha256) is not None:
-        open_ifc(file)  # still say if the file is broken
+        check_ifc_file(file)  # the same bytes imported fine before; still say if it is not an IFC file at all
         report.unchanged = True
         return report
 
-    say("geometry", None)
-    geometry = triangulate(file, parse, progress=lambda n: say("geometry", n))
-    model, records = model_holder["model"], model_holder["records"]
-    if not records.buildings:
-        raise TwinError(f"{file} has no IfcBuilding", "the twin imports building models; check the export")
-    georef = georeference(model, str(file), twin.crs, opts.at)
-    for note in georef.notes:
-        report.warn("georeferencing", note)
-    for guid, reason in sorted(geometry.failures.items()):
-        report.warn(guid, f"no geometry: {reason}")
-
-    say("facts", None)
-    meshes = _world_meshes(geometry, georef)
-    facts = [
-        derive_facts(b["guid"], records.elements, records.spaces, records.storeys, meshes, opts.facts)
-        for b in records.buildings
-    ]
-
-    ids_rows: list[dict[str, Any]] = []
-    if opts.ids_path:
-        ids_rows = _ids_check(model, opts.ids_path)
-        failing = [r for r in ids_rows if r["status"] == "fail"]
-        if failing and opts.strict:
-            first = failing[0]
-            where = ", ".join(first["failed_guids"][:3]) or "the model"
-            raise TwinError(
-                f"{file} fails {len(failing)} IDS requirement(s) of {opts.ids_path}, "
-                f"e.g. '{first['specification']}' ({first['requirement']}) on {where}",
-                "fix the model, or import without --strict to store it with the IDS report",
-            )
-
-    say("writing", None)
-    _check_conflicts(twin, records, str(file))
+    model = open_ifc(file)
+    source = str(file)
+    parsed: dict[str, Any] = {}
+    # One transaction from the first batch of meshes to the end: meshes are inserted as they arrive, and a
+    # failure anywhere (bad file, IDS in strict mode, kernel trouble) rolls everything back.
     with twin.write() as cur:
-        _remove_previous(cur, str(file))
-        counts = _write(cur, twin, file, report, records, geometry, meshes, georef, facts)
+
+        def parse() -> dict[int, str]:
+            """While the kernel triangulates: everything that does not need a mesh."""
+            records = read_model(model)
+            if not records.buildings:
+                raise TwinError(f"{file} has no IfcBuilding", "the twin imports building models; check the export")
+            georef = georeference(model, source, twin.crs, opts.at)
+            parsed["ids"] = _ids_rows(model, file, opts)
+            _check_conflicts(cur, records, source)
+            _remove_previous(cur, source)
+            parsed["import_id"] = record_import(cur, report, started)  # completed at the end
+            parsed["records"], parsed["georef"] = records, georef
+            parsed["sink"] = _MeshSink(cur, records, georef, source)
+            parsed["rows"] = _element_rows(records, source)
+            return records.geometry_wanted()
+
+        say("geometry", None)
+        geometry = triangulate(
+            file, parse, progress=lambda n: say("geometry", n), model=model, on_batch=lambda b: parsed["sink"](b)
+        )
+        records, georef, sink = parsed["records"], parsed["georef"], parsed["sink"]
+        ids_rows: list[dict[str, Any]] = parsed["ids"]
+        for note in georef.notes:
+            report.warn("georeferencing", note)
+        for guid, reason in sorted(geometry.failures.items()):
+            report.warn(guid, f"no geometry: {reason}")
+
+        say("facts", None)
+        # The elements go in on a second thread (DuckDB releases the GIL) while the facts are derived here.
+        with ThreadPoolExecutor(1) as pool:
+            elements_done = pool.submit(_insert_elements, cur, parsed["rows"], sink.measures, parsed["import_id"])
+            try:
+                meshes = sink.meshes()
+                facts = [
+                    derive_facts(
+                        b["guid"],
+                        records.elements,
+                        records.spaces,
+                        records.storeys,
+                        meshes,
+                        opts.facts,
+                        sink.hulls,
+                    )
+                    for b in records.buildings
+                ]
+            finally:
+                report.counts["elements"] = elements_done.result()
+        say("writing", None)
+        counts = _write(cur, file, report, records, sink, facts, opts.loads)
         report.counts.update(counts)
-        import_id = record_import(cur, report, started)
+        report.counts["meshes"] = sink.rows
+        import_id = parsed["import_id"]
+        cur.execute(
+            "UPDATE imports SET finished_at = ?, counts = ?, warnings = ? WHERE import_id = ?",
+            [now_utc(), json.dumps(report.counts), json.dumps(report.warnings, ensure_ascii=False), import_id],
+        )
         cur.execute(
             "INSERT INTO ifc_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                str(file),
+                source,
                 report.sha256,
                 records.schema,
                 import_id,
@@ -182,50 +205,175 @@ def ingest_ifc(
                 json.dumps(georef.as_json()),
             ],
         )
-        cur.execute("UPDATE buildings SET import_id = ? WHERE ifc_source_path = ?", [import_id, str(file)])
-        cur.execute("UPDATE elements SET import_id = ? WHERE source_path = ?", [import_id, str(file)])
-        for row in ids_rows:
-            cur.execute(
-                "INSERT INTO ids_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    import_id,
-                    str(file),
-                    str(opts.ids_path),
-                    row["specification"],
-                    row["requirement"],
-                    row["status"],
-                    json.dumps(row["failed_guids"]),
-                    started,
-                ],
-            )
+        cur.execute("UPDATE buildings SET import_id = ? WHERE ifc_source_path = ?", [import_id, source])
+        _insert(
+            cur,
+            "ids_results",
+            {
+                "import_id": [import_id] * len(ids_rows),
+                "source_path": [source] * len(ids_rows),
+                "ids_path": [str(opts.ids_path)] * len(ids_rows),
+                "specification": [r["specification"] for r in ids_rows],
+                "requirement": [r["requirement"] for r in ids_rows],
+                "status": [r["status"] for r in ids_rows],
+                "failed_guids": [json.dumps(r["failed_guids"]) for r in ids_rows],
+                "checked_at": [started] * len(ids_rows),
+            },
+        )
     if ids_rows:
         report.counts["ids_failed"] = sum(r["status"] == "fail" for r in ids_rows)
         report.counts["ids_passed"] = sum(r["status"] == "pass" for r in ids_rows)
     return report
 
 
-def _world_meshes(geometry: GeometryResult, georef: Georeference) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Meshes with x, y in the twin CRS and z in the model's metres (ground floor near 0)."""
-    out = {}
-    for guid, v in geometry.vertices.items():
-        world = georef.to_twin(v)
-        world[:, 2] = v[:, 2]
-        out[guid] = (world, geometry.faces[guid])
-    return out
+def _ids_rows(model: Any, file: Path, opts: IfcIngestOptions) -> list[dict[str, Any]]:
+    if not opts.ids_path:
+        return []
+    rows = _ids_check(model, opts.ids_path)
+    failing = [r for r in rows if r["status"] == "fail"]
+    if failing and opts.strict:
+        first = failing[0]
+        where = ", ".join(first["failed_guids"][:3]) or "the model"
+        raise TwinError(
+            f"{file} fails {len(failing)} IDS requirement(s) of {opts.ids_path}, "
+            f"e.g. '{first['specification']}' ({first['requirement']}) on {where}",
+            "fix the model, or import without --strict to store it with the IDS report",
+        )
+    return rows
 
 
-def _check_conflicts(twin: Twin, records: ModelRecords, source: str) -> None:
+class _MeshSink:
+    """Consumes the kernel's batches as they arrive: twin-CRS coordinates, volume and surface, and the columns
+    of ``element_meshes`` (vertices relative to a whole-metre origin per mesh, as float32), all vectorised over
+    the batch."""
+
+    def __init__(self, cur: Any, records: ModelRecords, georef: Georeference, source: str) -> None:
+        self.cur, self.georef, self.source = cur, georef, source
+        self.rows = 0
+        self.building_of = {r.guid: r.building_guid for r in [*records.elements, *records.spaces]}
+        self.class_of = {r.guid: r.ifc_class for r in [*records.elements, *records.spaces]}
+        self.world: list[MeshBatch] = []
+        self.measures: dict[str, tuple[float, float]] = {}
+        self.hulls: dict[str, shapely.Geometry] = {}
+
+    def __call__(self, batch: MeshBatch) -> None:
+        local = batch.vertices
+        world = self.georef.to_twin(local)
+        world[:, 2] = local[:, 2]  # z stays in the model's metres (ground floor near 0)
+        wb = replace(batch, vertices=world)
+        self.world.append(wb)
+        n = len(batch)
+        vcounts, fcounts = np.diff(batch.vertex_offsets), np.diff(batch.face_offsets)
+        mesh_of_face = np.repeat(np.arange(n), fcounts)
+        starts = np.minimum(batch.vertex_offsets[:-1], max(len(world) - 1, 0))
+        has = vcounts > 0
+        low = np.minimum.reduceat(world, starts, axis=0) if len(world) else np.zeros((n, 3))
+        measures = batch_measures(world, wb.global_faces(), mesh_of_face, n, origins=low)
+        self.measures.update(zip(batch.guids, map(tuple, measures.tolist()), strict=True))
+        high_z = np.maximum.reduceat(world[:, 2], starts) if len(world) else np.zeros(n)
+        origin = np.where(has[:, None], np.floor(low[:, :2]), 0.0)
+        rel = world - np.repeat(np.column_stack([origin, np.zeros(n)]), vcounts, axis=0)
+        keep = np.array([bool(self.building_of.get(g)) for g in batch.guids], bool)
+        vbytes = (batch.vertex_offsets * 12).astype(np.int32)
+        fbytes = (batch.face_offsets * 12).astype(np.int32)
+        columns = {
+            "ifc_guid": pa.array(batch.guids, pa.string()),
+            "building_id": pa.array([self.building_of.get(g) or "" for g in batch.guids], pa.string()),
+            "source_path": pa.array([self.source] * n, pa.string()),
+            "ifc_class": pa.array([self.class_of.get(g, "") for g in batch.guids], pa.string()),
+            "origin_x_m": pa.array(origin[:, 0]),
+            "origin_y_m": pa.array(origin[:, 1]),
+            "vertices": pa.Array.from_buffers(
+                pa.binary(), n, [None, pa.py_buffer(vbytes), pa.py_buffer(rel.astype(np.float32).tobytes())]
+            ),
+            "faces": pa.Array.from_buffers(
+                pa.binary(), n, [None, pa.py_buffer(fbytes), pa.py_buffer(batch.faces.astype(np.int32).tobytes())]
+            ),
+            "n_vertices": pa.array(vcounts.astype(np.int32)),
+            "n_faces": pa.array(fcounts.astype(np.int32)),
+            "volume_m3": pa.array(measures[:, 0]),
+            "surface_m2": pa.array(measures[:, 1]),
+            "min_z_m": pa.array(np.where(has, low[:, 2], np.nan), from_pandas=True),
+            "max_z_m": pa.array(np.where(has, high_z, np.nan), from_pandas=True),
+            "kernel": pa.array([batch.kernel] * n, pa.string()),
+        }
+        footprint_part = np.array([self.class_of.get(g, "").startswith(HULL_CLASSES) for g in batch.guids], bool)
+        footprint_part &= vcounts > 0
+        if footprint_part.any():
+            part = wb.select(footprint_part)
+            hulls = convex_hulls(part.vertices[:, :2], np.diff(part.vertex_offsets))
+            self.hulls.update(zip(part.guids, hulls, strict=True))
+        table = pa.table(columns)
+        self.rows += _insert_table(
+            self.cur, "element_meshes", table if keep.all() else table.filter(pa.array(keep))
+        )
+
+    def meshes(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Every mesh by GlobalId: (vertices x, y in the twin CRS and z in model metres, faces)."""
+        return {g: b.mesh(i) for b in self.world for i, g in enumerate(b.guids)}
+
+
+def _insert_elements(
+    cur: Any, element_rows: dict[str, list[Any]], measures: dict[str, tuple[float, float]], import_id: int
+) -> int:
+    """Insert the elements, their stated quantity sets completed with the volume and surface of their mesh."""
+
+    def quantities(guid: str, stated: str) -> str:
+        if guid not in measures:
+            return stated
+        volume, surface = measures[guid]
+        computed = to_json(
+            {
+                "volume_m3": round(volume, 4),
+                "surface_m2": round(surface, 4),
+                "note": "computed from the mesh by twin",
+            }
+        )
+        return f'{stated[:-1]}, "computed": {computed}}}' if stated != "{}" else f'{{"computed": {computed}}}'
+
+    rows = dict(element_rows)
+    rows["quantities"] = [quantities(g, q) for g, q in zip(rows["ifc_guid"], rows["quantities"], strict=True)]
+    rows["import_id"] = [import_id] * len(rows["ifc_guid"])
+    return _insert(cur, "elements", rows)
+
+
+def _element_rows(records: ModelRecords, source: str) -> dict[str, list[Any]]:
+    """The ``elements`` columns that need no mesh, made while the kernel runs."""
+    elements = [e for e in records.elements if e.building_guid is not None]
+    return {
+        "ifc_guid": [e.guid for e in elements],
+        "building_id": [e.building_guid for e in elements],
+        "storey_id": [e.storey_guid for e in elements],
+        "ifc_class": [e.ifc_class for e in elements],
+        "predefined_type": [e.predefined_type for e in elements],
+        "type_name": [e.type_name for e in elements],
+        "name": [e.name for e in elements],
+        "psets": [to_json(e.psets) for e in elements],
+        "quantities": [to_json(e.quantities) for e in elements],
+        "materials": [to_json(e.materials) if e.materials else None for e in elements],
+        "is_external": [e.is_external for e in elements],
+        "load_bearing": [e.load_bearing for e in elements],
+        "u_value_w_m2k": [e.u_value for e in elements],
+        "u_value_source": [e.u_source for e in elements],
+        "fire_rating": [e.fire_rating for e in elements],
+        "acoustic_rating": [e.acoustic_rating for e in elements],
+        "source_path": [source] * len(elements),
+    }
+
+
+def _check_conflicts(cur: Any, records: ModelRecords, source: str) -> None:
     guids = [r.guid for r in records.elements]
     if not guids:
         return
-    table = pa.table({"g": guids})
-    with twin.read() as cur:
-        cur.register("__new_guids", table)
+    cur.register("__new_guids", pa.table({"g": guids}))
+    try:
         row = cur.execute(
             "SELECT e.ifc_guid, e.source_path FROM elements e JOIN __new_guids n ON e.ifc_guid = n.g "
             "WHERE e.source_path IS DISTINCT FROM ? LIMIT 1",
             [source],
         ).fetchone()
+    finally:
+        cur.unregister("__new_guids")
     if row:
         raise TwinError(
             f"{source}: element {row[0]} is already in the twin from {row[1]}",
@@ -254,7 +402,11 @@ def _remove_previous(cur: Any, source: str) -> None:
 def _insert(cur: Any, table: str, data: dict[str, list[Any]], geometry: tuple[str, ...] = ()) -> int:
     if not data or not next(iter(data.values())):
         return 0
-    arrow = pa.table(data)
+    return _insert_table(cur, table, pa.table(data), geometry)
+
+
+def _insert_table(cur: Any, table: str, arrow: pa.Table, geometry: tuple[str, ...] = ()) -> int:
+    data = arrow.column_names
     cur.register("__rows", arrow)
     try:
         columns = ", ".join(f'"{c}"' for c in data)
@@ -267,16 +419,15 @@ def _insert(cur: Any, table: str, data: dict[str, list[Any]], geometry: tuple[st
 
 def _write(
     cur: Any,
-    twin: Twin,
     file: Path,
     report: ImportReport,
     records: ModelRecords,
-    geometry: GeometryResult,
-    meshes: dict[str, tuple[np.ndarray, np.ndarray]],
-    georef: Georeference,
+    sink: _MeshSink,
     facts: list[BuildingFacts],
+    load_params: LoadParams,
 ) -> dict[str, int]:
     source = str(file)
+    measures = sink.measures
     by_building = {f.building_guid: f for f in facts}
     storey_facts = {s.guid: s for f in facts for s in f.storeys}
     counts: dict[str, int] = {}
@@ -310,7 +461,30 @@ def _write(
         geometry=("footprint",),
     )
 
-    storeys = [s for s in records.storeys]
+    spaces = records.spaces
+    space_meshes = _space_meshes(sink, {s.guid for s in spaces})
+    space_area = []
+    space_volume = []
+    space_fp = []
+    for s in spaces:
+        qto: dict[str, Any] = next((v for k, v in s.quantities.items() if "Space" in k), {})
+        area = qto.get("NetFloorArea") or qto.get("GrossFloorArea")
+        volume = qto.get("NetVolume") or qto.get("GrossVolume")
+        fp = None
+        if s.guid in space_meshes:
+            v, f = space_meshes[s.guid]
+            tris = shapely.polygons(v[f][:, :, :2])
+            tris = tris[shapely.area(tris) > 1e-9]
+            fp = shapely.union_all(tris) if len(tris) else None
+            if area is None and fp is not None:
+                area = fp.area
+            if volume is None:
+                volume = measures[s.guid][0]
+        space_area.append(float(area) if area is not None else None)
+        space_volume.append(float(volume) if volume is not None else None)
+        space_fp.append(shapely.to_wkb(fp) if fp is not None and not fp.is_empty else None)
+    storeys = list(records.storeys)
+    loads = _imposed_loads(records, space_area, load_params)
     counts["storeys"] = _insert(
         cur,
         "storeys",
@@ -326,44 +500,15 @@ def _write(
             "window_to_floor_ratio": [
                 storey_facts[s.guid].window_to_floor_ratio if s.guid in storey_facts else None for s in storeys
             ],
+            "imposed_load_kn_m2": [loads[s.guid].kn_m2 for s in storeys],
+            "imposed_load_source": [loads[s.guid].source for s in storeys],
+            "imposed_load_category": [loads[s.guid].category for s in storeys],
+            "imposed_load_evidence": [loads[s.guid].evidence for s in storeys],
+            "attributes": [to_json({"psets": s.psets}) for s in storeys],
             "source_path": [source] * len(storeys),
         },
     )
 
-    measures = {guid: mesh_measures(v, f) for guid, (v, f) in meshes.items()}
-
-    def quantities(e: ElementRecord) -> str:
-        q: dict[str, Any] = dict(e.quantities)
-        if e.guid in measures:
-            volume, surface = measures[e.guid]
-            q["computed"] = {
-                "volume_m3": round(volume, 4),
-                "surface_m2": round(surface, 4),
-                "note": "computed from the mesh by twin",
-            }
-        return to_json(q)
-
-    spaces = records.spaces
-    space_area = []
-    space_volume = []
-    space_fp = []
-    for s in spaces:
-        qto: dict[str, Any] = next((v for k, v in s.quantities.items() if "Space" in k), {})
-        area = qto.get("NetFloorArea") or qto.get("GrossFloorArea")
-        volume = qto.get("NetVolume") or qto.get("GrossVolume")
-        fp = None
-        if s.guid in meshes:
-            v, f = meshes[s.guid]
-            tris = shapely.polygons(v[f][:, :, :2])
-            tris = tris[shapely.area(tris) > 1e-9]
-            fp = shapely.union_all(tris) if len(tris) else None
-            if area is None and fp is not None:
-                area = fp.area
-            if volume is None:
-                volume = measures[s.guid][0]
-        space_area.append(float(area) if area is not None else None)
-        space_volume.append(float(volume) if volume is not None else None)
-        space_fp.append(shapely.to_wkb(fp) if fp is not None and not fp.is_empty else None)
     counts["spaces"] = _insert(
         cur,
         "spaces",
@@ -386,86 +531,6 @@ def _write(
         },
         geometry=("footprint",),
     )
-
-    elements = [e for e in records.elements if e.building_guid is not None]
-    counts["elements"] = _insert(
-        cur,
-        "elements",
-        {
-            "ifc_guid": [e.guid for e in elements],
-            "building_id": [e.building_guid for e in elements],
-            "storey_id": [e.storey_guid for e in elements],
-            "ifc_class": [e.ifc_class for e in elements],
-            "predefined_type": [e.predefined_type for e in elements],
-            "type_name": [e.type_name for e in elements],
-            "name": [e.name for e in elements],
-            "psets": [to_json(e.psets) for e in elements],
-            "quantities": [quantities(e) for e in elements],
-            "materials": [to_json(e.materials) if e.materials else None for e in elements],
-            "is_external": [e.is_external for e in elements],
-            "load_bearing": [e.load_bearing for e in elements],
-            "u_value_w_m2k": [e.u_value for e in elements],
-            "u_value_source": [e.u_source for e in elements],
-            "fire_rating": [e.fire_rating for e in elements],
-            "acoustic_rating": [e.acoustic_rating for e in elements],
-            "source_path": [source] * len(elements),
-        },
-    )
-
-    building_of = {r.guid: r.building_guid for r in [*records.elements, *records.spaces]}
-    class_of = {r.guid: r.ifc_class for r in [*records.elements, *records.spaces]}
-    mesh_guids = [g for g in meshes if building_of.get(g)]
-    origins = {
-        f.building_guid: (math.floor(f.footprint.bounds[0]), math.floor(f.footprint.bounds[1]))
-        if f.footprint is not None
-        else (math.floor(georef.origin_x_m), math.floor(georef.origin_y_m))
-        for f in facts
-    }
-    rows: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "ifc_guid",
-            "building_id",
-            "source_path",
-            "ifc_class",
-            "origin_x_m",
-            "origin_y_m",
-            "vertices",
-            "faces",
-            "n_vertices",
-            "n_faces",
-            "volume_m3",
-            "surface_m2",
-            "min_z_m",
-            "max_z_m",
-            "kernel",
-        )
-    }
-    for guid in mesh_guids:
-        v, f = meshes[guid]
-        building = building_of[guid] or ""
-        ox, oy = origins.get(building, (0, 0))
-        rel = v - np.array([ox, oy, 0.0])
-        volume, surface = measures[guid]
-        for key, value in (
-            ("ifc_guid", guid),
-            ("building_id", building),
-            ("source_path", source),
-            ("ifc_class", class_of[guid]),
-            ("origin_x_m", float(ox)),
-            ("origin_y_m", float(oy)),
-            ("vertices", rel.astype(np.float32).tobytes()),
-            ("faces", f.astype(np.int32).tobytes()),
-            ("n_vertices", len(v)),
-            ("n_faces", len(f)),
-            ("volume_m3", volume),
-            ("surface_m2", surface),
-            ("min_z_m", float(v[:, 2].min()) if len(v) else None),
-            ("max_z_m", float(v[:, 2].max()) if len(v) else None),
-            ("kernel", geometry.kernel[guid]),
-        ):
-            rows[key].append(value)
-    counts["meshes"] = _insert(cur, "element_meshes", rows)
 
     fact_rows: dict[str, list[Any]] = {"building_id": []}
     keys = [
@@ -527,7 +592,7 @@ def _write(
             "position": [r["position"] for _, r in circ],
         },
     )
-    computed = sum(1 for e in elements if e.guid in meshes and not e.quantities)
+    computed = sum(1 for e in records.elements if e.building_guid and e.guid in measures and not e.quantities)
     if computed:
         report.warn(
             "quantities",
@@ -535,6 +600,54 @@ def _write(
             "from their meshes (marked 'computed')",
         )
     return counts
+
+
+def _imposed_loads(
+    records: ModelRecords, space_area: list[float | None], params: LoadParams
+) -> dict[str, ImposedLoad]:
+    slabs: dict[str, list[tuple[float, str]]] = {}
+    for e in records.elements:
+        if e.imposed_loads and e.storey_guid and e.ifc_class.startswith("IfcSlab") and e.predefined_type != "ROOF":
+            slabs.setdefault(e.storey_guid, []).extend(e.imposed_loads)
+    space_loads: dict[str, list[tuple[float, str]]] = {}
+    storey_spaces: dict[str, list[tuple[list[str | None], float | None]]] = {}
+    for space, area in zip(records.spaces, space_area, strict=True):
+        if space.storey_guid is None:
+            continue
+        if space.imposed_loads:
+            space_loads.setdefault(space.storey_guid, []).extend(space.imposed_loads)
+        usage = space.psets.get("Pset_SpaceCommon", {}).get("Reference")
+        texts = [str(usage) if usage else None, space.object_type, space.long_name, space.name]
+        storey_spaces.setdefault(space.storey_guid, []).append((texts, area))
+    building_loads = {
+        b["guid"]: min(b["imposed_loads"]) if b["imposed_loads"] else None for b in records.buildings
+    }
+    use_texts: dict[str, list[str | None]] = {
+        b["guid"]: [
+            _text(b["psets"].get("Twin_DesignBasis", {}).get("DesignUse")),
+            _text(b["psets"].get("Pset_BuildingCommon", {}).get("OccupancyType")),
+            b.get("object_type"),
+        ]
+        for b in records.buildings
+    }
+    return storey_imposed_loads(
+        records.storeys,
+        building_loads,
+        use_texts,
+        {s.guid: min(s.imposed_loads) if s.imposed_loads else None for s in records.storeys},
+        slabs,
+        space_loads,
+        storey_spaces,
+        params,
+    )
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _space_meshes(sink: _MeshSink, guids: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return {g: b.mesh(i) for b in sink.world for i, g in enumerate(b.guids) if g in guids}
 
 
 def _positive(storey: Any, attribute: str) -> float | None:

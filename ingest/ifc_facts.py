@@ -20,6 +20,7 @@ Pure functions: element records and meshes (x, y in the twin CRS, z in the model
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,10 @@ import shapely
 
 from ingest.ifc_model import ElementRecord, StoreyRecord
 
-__all__ = ["BuildingFacts", "FactParams", "derive_facts"]
+__all__ = ["HULL_CLASSES", "BuildingFacts", "FactParams", "convex_hulls", "derive_facts"]
+
+HULL_CLASSES = ("IfcSlab", "IfcWall", "IfcColumn", "IfcCurtainWall")
+"""Classes whose 2D hulls make the footprint (slabs other than roofs) and the storeys' floor areas."""
 
 _SECTORS = ("E", "NE", "N", "NW", "W", "SW", "S", "SE")
 
@@ -70,11 +74,40 @@ def _hull(v: np.ndarray) -> shapely.Geometry:
     return shapely.convex_hull(shapely.multipoints(v[:, :2]))
 
 
+def _bounds(mesh_list: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """(n, 6) min x, y, z and max x, y, z of each mesh, all at once (every mesh has vertices)."""
+    if not mesh_list:
+        return np.zeros((0, 6))
+    vertices = np.concatenate([v for v, _ in mesh_list])
+    starts = np.concatenate([[0], np.cumsum([len(v) for v, _ in mesh_list])[:-1]])
+    return np.hstack(
+        [np.minimum.reduceat(vertices, starts, axis=0), np.maximum.reduceat(vertices, starts, axis=0)]
+    )
+
+
+def _hulls(mesh_list: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """2D convex hulls of many meshes at once (an array of shapely geometries)."""
+    if not mesh_list:
+        return np.array([], dtype=object)
+    vertices = np.concatenate([v[:, :2] for v, _ in mesh_list])
+    return convex_hulls(vertices, np.array([len(v) for v, _ in mesh_list]))
+
+
+def convex_hulls(xy: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """2D convex hulls of consecutive point groups of ``counts`` points each (every count > 0)."""
+    index = np.repeat(np.arange(len(counts)), counts)
+    return shapely.convex_hull(shapely.multipoints(xy, indices=index))
+
+
 def _triangles(v: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Triangle areas, unit normals and centroids."""
     a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
-    cross = np.cross(b - a, c - a)
-    norm = np.linalg.norm(cross, axis=1)
+    u, w = b - a, c - a
+    cross = np.empty_like(u)
+    cross[:, 0] = u[:, 1] * w[:, 2] - u[:, 2] * w[:, 1]
+    cross[:, 1] = u[:, 2] * w[:, 0] - u[:, 0] * w[:, 2]
+    cross[:, 2] = u[:, 0] * w[:, 1] - u[:, 1] * w[:, 0]
+    norm = np.sqrt(np.einsum("ij,ij->i", cross, cross))
     area = 0.5 * norm
     with np.errstate(invalid="ignore", divide="ignore"):
         normal = np.where(norm[:, None] > 0, cross / norm[:, None], 0.0)
@@ -102,19 +135,30 @@ def derive_facts(
     storeys: list[StoreyRecord],
     meshes: dict[str, tuple[np.ndarray, np.ndarray]],
     params: FactParams | None = None,
+    hulls: Mapping[str, shapely.Geometry] | None = None,
 ) -> BuildingFacts:
-    """Facts of one building from its elements, spaces, storeys and meshes (see the module docstring)."""
+    """Facts of one building from its elements, spaces, storeys and meshes (see the module docstring).
+
+    ``hulls``: 2D convex hulls of meshes already made (the ingest makes them while the meshes stream in);
+    those missing are computed here.
+    """
     p = params or FactParams()
     mine = [e for e in elements if e.building_guid == building_guid]
     with_mesh = [e for e in mine if e.guid in meshes and len(meshes[e.guid][1])]
 
+    stats = _bounds([meshes[e.guid] for e in with_mesh])  # per element: min x, y, z, max x, y, z
+    row = {e.guid: i for i, e in enumerate(with_mesh)}
+    zmin, zmax = stats[:, 2], stats[:, 5]
+
     # Footprint and its rectangle.
-    base = [
-        _hull(meshes[e.guid][0])
-        for e in with_mesh
-        if _is_slab(e) or e.ifc_class.startswith(("IfcWall", "IfcColumn", "IfcCurtainWall"))
+    base_elements = [
+        e for e in with_mesh if _is_slab(e) or e.ifc_class.startswith(("IfcWall", "IfcColumn", "IfcCurtainWall"))
     ]
-    base = [g for g in base if shapely.area(g) > 0]
+    known = hulls or {}
+    todo = [e for e in base_elements if e.guid not in known]
+    hull_of = dict(zip((e.guid for e in todo), _hulls([meshes[e.guid] for e in todo]), strict=True))
+    hull_of.update((e.guid, known[e.guid]) for e in base_elements if e.guid in known)
+    base = [g for g in hull_of.values() if shapely.area(g) > 0]
     footprint = None
     facts: dict[str, Any] = {}
     if base:
@@ -144,16 +188,24 @@ def derive_facts(
         for e in with_mesh
         if _is_slab(e) or _is_roof(e) or (e.ifc_class.startswith("IfcCovering") and e.predefined_type == "CEILING")
     ]
-    ceiling_min = np.array([meshes[e.guid][0][:, 2].min() for e in ceilings]) if ceilings else np.array([])
+    ceiling_min = np.array([zmin[row[e.guid]] for e in ceilings])
     structural_min = np.array(
-        [meshes[e.guid][0][:, 2].min() for e in ceilings if not e.ifc_class.startswith("IfcCovering")] or [np.inf]
+        [zmin[row[e.guid]] for e in ceilings if not e.ifc_class.startswith("IfcCovering")] or [np.inf]
     )
+    slabs_of: dict[str | None, list[ElementRecord]] = {}
+    for e in with_mesh:
+        if _is_slab(e):
+            slabs_of.setdefault(e.storey_guid, []).append(e)
+    windows_of: dict[str | None, list[ElementRecord]] = {}
+    for e in mine:
+        if e.ifc_class.startswith("IfcWindow"):
+            windows_of.setdefault(e.storey_guid, []).append(e)
     storey_facts = []
     total_window = 0.0
     total_gfa = 0.0
     for i, storey in enumerate(mine_storeys):
-        slabs = [e for e in with_mesh if e.storey_guid == storey.guid and _is_slab(e)]
-        floor_top = max((meshes[e.guid][0][:, 2].max() for e in slabs), default=storey.elevation_m)
+        slabs = slabs_of.get(storey.guid, [])
+        floor_top = max((float(zmax[row[e.guid]]) for e in slabs), default=storey.elevation_m)
         above_floor = ceiling_min > floor_top + p.min_free_height_m
         free = None
         if above_floor.any():
@@ -162,13 +214,12 @@ def derive_facts(
             f2f: float | None = mine_storeys[i + 1].elevation_m - storey.elevation_m
         else:  # top storey: up to the structure above (slab or roof), plus this floor's own slab
             overhead = structural_min > floor_top + p.min_free_height_m
-            slab_depth = max((floor_top - meshes[e.guid][0][:, 2].min() for e in slabs), default=0.0)
+            slab_depth = max((floor_top - float(zmin[row[e.guid]]) for e in slabs), default=0.0)
             f2f = float(np.min(structural_min[overhead]) - floor_top + slab_depth) if overhead.any() else None
-        hulls = [_hull(meshes[e.guid][0]) for e in slabs]
-        gfa = float(shapely.union_all(hulls).area) if hulls else (facts.get("footprint_area_m2"))
-        windows = [e for e in mine if e.storey_guid == storey.guid and e.ifc_class.startswith("IfcWindow")]
+        slab_hulls = [hull_of[e.guid] for e in slabs]
+        gfa = float(shapely.union_all(slab_hulls).area) if slab_hulls else (facts.get("footprint_area_m2"))
         w_area = 0.0
-        for w in windows:
+        for w in windows_of.get(storey.guid, []):
             if w.overall_width_m and w.overall_height_m:
                 w_area += w.overall_width_m * w.overall_height_m
             elif w.guid in meshes:
@@ -191,7 +242,7 @@ def derive_facts(
     facts["gross_floor_area_m2"] = total_gfa or None
     facts["window_to_floor_ratio"] = (total_window / total_gfa) if total_gfa else None
     if with_mesh:
-        top = max(float(meshes[e.guid][0][:, 2].max()) for e in with_mesh)
+        top = float(zmax.max())
         facts["height_m"] = top - (mine_storeys[ground].elevation_m if mine_storeys else 0.0)
 
     evidence: dict[str, Any] = {}
@@ -254,35 +305,15 @@ def _envelope(
     footprint: shapely.Geometry | None,
     inferred: set[str],
 ) -> list[dict[str, Any]]:
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    """Envelope areas by kind and orientation, the triangles of every envelope element classified at once."""
     external_walls = {
         e.guid
         for e in elements
         if e.ifc_class.startswith(("IfcWall", "IfcCurtainWall")) and (e.is_external or e.guid in inferred)
     }
-    centre = np.array(footprint.centroid.coords[0]) if footprint is not None else None
     lowest_slab_z = min((meshes[e.guid][0][:, 2].min() for e in elements if _is_slab(e)), default=None)
-
-    def add(kind: str, sector: str, area: float, e: ElementRecord) -> None:
-        row = rows.setdefault(
-            (kind, sector),
-            {
-                "surface_kind": kind,
-                "orientation": sector,
-                "area_m2": 0.0,
-                "ua": 0.0,
-                "u_known_area_m2": 0.0,
-                "guids": set(),
-            },
-        )
-        row["area_m2"] += area
-        row["guids"].add(e.guid)
-        if e.u_value:
-            row["ua"] += area * e.u_value
-            row["u_known_area_m2"] += area
-
+    chosen: list[tuple[str, ElementRecord]] = []
     for e in elements:
-        v, f = meshes[e.guid]
         if e.guid in external_walls:
             kind = "wall"
         elif e.ifc_class.startswith(("IfcWindow", "IfcDoor")) and (e.is_external or e.host_guid in external_walls):
@@ -293,38 +324,71 @@ def _envelope(
             e.predefined_type == "BASESLAB"
             or (
                 lowest_slab_z is not None
-                and abs(v[:, 2].min() - lowest_slab_z) < 0.3
+                and abs(meshes[e.guid][0][:, 2].min() - lowest_slab_z) < 0.3
                 and e.is_external is not False
             )
         ):
             kind = "ground_floor"
         else:
             continue
-        area, normal, tri_centre = _triangles(v, f)
+        chosen.append((kind, e))
+    if not chosen:
+        return []
+    n = len(chosen)
+    area, normal, centre, mesh_of_face = _all_triangles([meshes[e.guid] for _, e in chosen])
+    kinds = np.array([k for k, _ in chosen])
+    face_kind = kinds[mesh_of_face]
+    horizontal = np.isin(face_kind, ("roof", "ground_floor"))
+    facing = np.where(face_kind == "roof", normal[:, 2] > 0.2, normal[:, 2] < -0.2) & horizontal
+    flat = np.bincount(mesh_of_face, np.where(facing, area, 0.0), minlength=n)
+    vertical = (np.abs(normal[:, 2]) < 0.2) & ~horizontal
+    if footprint is not None:
+        c = np.array(footprint.centroid.coords[0])
+        vertical &= (normal[:, 0] * (centre[:, 0] - c[0]) + normal[:, 1] * (centre[:, 1] - c[1])) > 0
+    sector = np.round(np.mod(np.arctan2(normal[:, 1], normal[:, 0]), 2 * np.pi) / (np.pi / 4)).astype(int) % 8
+    cell = mesh_of_face * 8 + sector
+    by_sector = np.bincount(cell[vertical], area[vertical], minlength=n * 8).reshape(n, 8)
+    has_sector = np.bincount(cell[vertical], minlength=n * 8).reshape(n, 8) > 0
+    alphabetical = np.argsort(np.array(_SECTORS))  # ties go to the first sector name, as before
+
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def add(kind: str, orientation: str, value: float, e: ElementRecord) -> None:
+        row = rows.setdefault(
+            (kind, orientation),
+            {
+                "surface_kind": kind,
+                "orientation": orientation,
+                "area_m2": 0.0,
+                "ua": 0.0,
+                "known": 0.0,
+                "guids": set(),
+            },
+        )
+        row["area_m2"] += value
+        row["guids"].add(e.guid)
+        if e.u_value:
+            row["ua"] += value * e.u_value
+            row["known"] += value
+
+    for index, (kind, e) in enumerate(chosen):
         if kind in ("roof", "ground_floor"):
-            facing = normal[:, 2] > 0.2 if kind == "roof" else normal[:, 2] < -0.2
-            total = float(area[facing].sum())
-            if total > 0:
-                add(kind, "horizontal", total, e)
+            if flat[index] > 0:
+                add(kind, "horizontal", float(flat[index]), e)
             continue
-        vertical = np.abs(normal[:, 2]) < 0.2
-        if centre is not None:
-            vertical &= (
-                normal[:, 0] * (tri_centre[:, 0] - centre[0]) + normal[:, 1] * (tri_centre[:, 1] - centre[1])
-            ) > 0
-        if not vertical.any():
+        present = has_sector[index]
+        if not present.any():
             continue
-        sectors = _sector(np.arctan2(normal[vertical, 1], normal[vertical, 0]))
         if kind in ("window", "door"):  # planar: the frame's edges are not glazing
-            totals = {str(sec): float(area[vertical][sectors == sec].sum()) for sec in np.unique(sectors)}
-            main = max(totals, key=lambda k: totals[k])
-            add(kind, main, totals[main], e)
+            order = [k for k in alphabetical if present[k]]
+            main = max(order, key=lambda k: by_sector[index, k])
+            add(kind, _SECTORS[main], float(by_sector[index, main]), e)
             continue
-        for sector in np.unique(sectors):
-            add(kind, str(sector), float(area[vertical][sectors == sector].sum()), e)
+        for k in np.flatnonzero(present):
+            add(kind, _SECTORS[k], float(by_sector[index, k]), e)
     out = []
     for row in rows.values():
-        known = row["u_known_area_m2"]
+        known = row["known"]
         out.append(
             {
                 "surface_kind": row["surface_kind"],
@@ -337,6 +401,19 @@ def _envelope(
             }
         )
     return sorted(out, key=lambda r: (r["surface_kind"], r["orientation"]))
+
+
+def _all_triangles(
+    mesh_list: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Areas, unit normals, centroids of the triangles of many meshes at once, and the mesh of each triangle."""
+    vcounts = np.array([len(v) for v, _ in mesh_list], np.int64)
+    fcounts = np.array([len(f) for _, f in mesh_list], np.int64)
+    vertices = np.concatenate([v for v, _ in mesh_list]) if len(mesh_list) else np.zeros((0, 3))
+    starts = np.concatenate([[0], np.cumsum(vcounts)[:-1]])
+    faces = np.concatenate([f for _, f in mesh_list]).astype(np.int64) + np.repeat(starts, fcounts)[:, None]
+    area, normal, centre = _triangles(vertices, faces)
+    return area, normal, centre, np.repeat(np.arange(len(mesh_list)), fcounts)
 
 
 def _centre(mesh: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:

@@ -27,7 +27,16 @@ import ifcopenshell.api.project
 import ifcopenshell.guid
 import numpy as np
 
-__all__ = ["BuildingSpec", "BuiltCounts", "Layer", "Placement", "SpaceRow", "build_ifc", "seeded_guids"]
+__all__ = [
+    "BuildingSpec",
+    "BuiltCounts",
+    "Layer",
+    "OfficeDetail",
+    "Placement",
+    "SpaceRow",
+    "build_ifc",
+    "seeded_guids",
+]
 
 FIXED_TIMESTAMP = "2026-01-01T00:00:00"
 
@@ -203,6 +212,7 @@ class _Writer:
         _run("aggregate.assign_object", m, products=[self.site], relating_object=self.project)
         _run("aggregate.assign_object", m, products=[self.building], relating_object=self.site)
         self.materials: dict[str, Any] = {}
+        self.shared: dict[Any, Any] = {}
 
     # ------------------------------------------------------------------------------------------------ basics
     def root(self, ifc_class: str, name: str, predefined_type: str | None = None) -> Any:
@@ -249,6 +259,19 @@ class _Writer:
         rep = _run("geometry.add_slab_representation", self.m, context=self.body, depth=depth, polyline=polyline)
         _run("geometry.assign_representation", self.m, product=product, representation=rep)
 
+    def mesh(self, product: Any, boxes: tuple[tuple[float, float, float, float, float, float], ...]) -> None:
+        """A tessellated body of axis-aligned boxes (one IfcPolygonalFaceSet each), shared by every product."""
+        key = ("mesh", boxes)
+        if key not in self.shared:
+            vertices = [
+                [(x, y, z) for z in (z0, z1) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
+                for x0, y0, z0, x1, y1, z1 in boxes
+            ]
+            self.shared[key] = (vertices, [_BOX_FACES] * len(boxes))
+        vertices, faces = self.shared[key]
+        rep = _run("geometry.add_mesh_representation", self.m, context=self.body, vertices=vertices, faces=faces)
+        _run("geometry.assign_representation", self.m, product=product, representation=rep)
+
     def material(self, name: str, category: str) -> Any:
         if name not in self.materials:
             material = _run("material.add_material", self.m, name=name, category=category)
@@ -285,8 +308,34 @@ class _Writer:
         _run("spatial.assign_container", self.m, products=products, relating_structure=storey)
 
 
-def build_ifc(spec: BuildingSpec, seed: int) -> tuple[ifcopenshell.file, BuiltCounts]:
-    """Generate the building of ``spec``; the same ``seed`` always gives the same file."""
+@dataclass(frozen=True)
+class OfficeDetail:
+    """The fit-out of an office floor, bay by bay, as an authoring tool exports it (for large realistic files).
+
+    Per bay and storey: cellular offices on both sides of a central corridor (corridor walls with a door into
+    each office, partitions between bays), beams along the column rows, a radiator under each window, ceiling
+    lights, a ventilation duct along the corridor and desks. Only :func:`build_ifc` with ``detail=`` adds it: the
+    demo district's buildings are written without it (and stay byte-identical).
+    """
+
+    corridor_m: float = 1.6  # width of the central corridor
+    partition_m: float = 0.1  # thickness of corridor walls and partitions
+    door_width_m: float = 0.9
+    door_height_m: float = 2.1
+    beams: bool = True
+    radiators: bool = True  # one IfcSpaceHeater under each window
+    lights_per_bay: int = 4
+    desks_per_bay: int = 4  # desks and their chairs, tessellated (IfcPolygonalFaceSet) as exporters write them
+    duct: bool = True
+
+
+def build_ifc(
+    spec: BuildingSpec, seed: int, detail: OfficeDetail | None = None
+) -> tuple[ifcopenshell.file, BuiltCounts]:
+    """Generate the building of ``spec``; the same ``seed`` always gives the same file.
+
+    ``detail`` adds an office fit-out to every storey (see :class:`OfficeDetail`).
+    """
     with seeded_guids(seed):
         w = _Writer(spec)
         _georeference(w)
@@ -295,6 +344,8 @@ def build_ifc(spec: BuildingSpec, seed: int) -> tuple[ifcopenshell.file, BuiltCo
         wall_set = w.layer_set(f"{spec.key} facade", spec.wall_layers) if spec.wall_layers else None
         for index, storey in enumerate(storeys):
             _floor(w, storey, index, wall_set)
+            if detail is not None:
+                _fit_out(w, storey, index, detail)
         _roof(w, storeys[-1])
         _lifts(w, storeys[0])
         w.m.header.file_name.time_stamp = FIXED_TIMESTAMP
@@ -652,3 +703,122 @@ def _roof(w: _Writer, top: Any) -> None:
         ),
     )
     w.contain([roof], top)
+
+
+_Box = tuple[float, float, float, float, float, float]  # x0, y0, z0, x1, y1, z1
+_DESK: tuple[_Box, ...] = (
+    (0.0, 0.0, 0.72, 1.6, 0.8, 0.75),
+    *((x, y, 0.0, x + 0.05, y + 0.05, 0.72) for x in (0.02, 1.53) for y in (0.02, 0.73)),
+)
+_CHAIR: tuple[_Box, ...] = (
+    (0.0, 0.0, 0.42, 0.46, 0.46, 0.47),
+    (0.0, 0.41, 0.47, 0.46, 0.46, 0.9),
+    *((x, y, 0.0, x + 0.04, y + 0.04, 0.42) for x in (0.01, 0.41) for y in (0.01, 0.41)),
+)
+_BOX_FACES = [[0, 3, 2, 1], [4, 5, 6, 7], [0, 1, 5, 4], [1, 2, 6, 5], [2, 3, 7, 6], [3, 0, 4, 7]]
+
+
+def _wall_quantities(length: float, height: float, thickness: float) -> dict[str, float]:
+    return {
+        "Length": round(length, 3),
+        "Height": round(height, 3),
+        "Width": round(thickness, 3),
+        "NetSideArea": round(length * height, 3),
+        "NetVolume": round(length * height * thickness, 4),
+    }
+
+
+def _fit_out(w: _Writer, storey: Any, level: int, d: OfficeDetail) -> None:
+    """The :class:`OfficeDetail` fit-out of one storey."""
+    s = w.spec
+    z = s.storey_elevations()[level]
+    wall_h = s.storey_heights()[level] - s.slab_m
+    t_facade = sum(layer.thickness_m for layer in s.wall_layers) or 0.3
+    bays = max(1, round(s.length_m / s.grid_m))
+    bay = s.length_m / bays
+    y_south = s.depth_m / 2 - d.corridor_m / 2 - d.partition_m  # corridor walls, each running along x
+    y_north = s.depth_m / 2 + d.corridor_m / 2
+    made: list[Any] = []
+    partitions: list[Any] = []
+    for b in range(bays):
+        x = b * bay
+        for side, y in (("sud", y_south), ("nord", y_north)):
+            wall = w.root("IfcWall", f"Cloison couloir {side} {storey.Name}", "PARTITIONING")
+            w.box(wall, bay, wall_h, d.partition_m)
+            w.place(wall, x, y, z)
+            w.pset(
+                wall, "Pset_WallCommon", {"IsExternal": False, "LoadBearing": False, "AcousticRating": "Rw 42 dB"}
+            )
+            w.qto(wall, "Qto_WallBaseQuantities", _wall_quantities(bay, wall_h, d.partition_m))
+            partitions.append(wall)
+            door = _filled_opening(
+                w,
+                wall,
+                "IfcDoor",
+                f"Porte bureau {storey.Name}",
+                bay / 2 - d.door_width_m / 2,
+                0.0,
+                d.door_width_m,
+                d.door_height_m,
+                d.partition_m,
+                0.04,
+            )
+            w.pset(door, "Pset_DoorCommon", {"IsExternal": False, "FireRating": "EI30"})
+            made.append(door)
+        if b > 0:  # partitions between offices, on both sides of the corridor
+            for y0, y1 in ((t_facade, y_south), (y_north + d.partition_m, s.depth_m - t_facade)):
+                wall = w.root("IfcWall", f"Cloison {storey.Name}", "PARTITIONING")
+                w.box(wall, y1 - y0, wall_h, d.partition_m)
+                w.place(wall, x + 0.3 + d.partition_m, y0, z, 90.0)
+                w.pset(wall, "Pset_WallCommon", {"IsExternal": False, "LoadBearing": False})
+                w.qto(wall, "Qto_WallBaseQuantities", _wall_quantities(y1 - y0, wall_h, d.partition_m))
+                partitions.append(wall)
+        if d.beams and s.structure == "columns":
+            for y in _column_rows(s):
+                beam = w.root("IfcBeam", f"Poutre {storey.Name}", "BEAM")
+                w.box(beam, bay - s.column_size_m, 0.5, 0.3)
+                w.place(beam, x + s.column_size_m / 2, y - 0.15, z + wall_h - 0.5)
+                w.pset(beam, "Pset_BeamCommon", {"LoadBearing": True, "IsExternal": False, "Span": bay})
+                w.qto(
+                    beam,
+                    "Qto_BeamBaseQuantities",
+                    {
+                        "Length": round(bay - s.column_size_m, 3),
+                        "NetVolume": round((bay - s.column_size_m) * 0.15, 4),
+                    },
+                )
+                made.append(beam)
+        if d.radiators:
+            for k in range(s.windows_per_bay):
+                cx = x + (k + 0.5) * bay / s.windows_per_bay
+                for y in (t_facade + 0.05, s.depth_m - t_facade - 0.15):
+                    heater = w.root("IfcSpaceHeater", f"Radiateur {storey.Name}", "RADIATOR")
+                    w.box(heater, 1.0, 0.6, 0.1)
+                    w.place(heater, cx - 0.5, y, z + 0.15)
+                    w.pset(heater, "Pset_SpaceHeaterTypeCommon", {"NumberOfPanels": 2, "OutputCapacity": 1200.0})
+                    made.append(heater)
+        for k in range(d.lights_per_bay):
+            light = w.root("IfcLightFixture", f"Luminaire {storey.Name}", "DIRECTIONSOURCE")
+            w.box(light, 1.2, 0.08, 0.3)
+            y = s.depth_m * (0.2 if k % 2 == 0 else 0.8)
+            w.place(
+                light, x + bay * (k // 2 + 0.5) / max(1, (d.lights_per_bay + 1) // 2) - 0.6, y, z + wall_h - 0.6
+            )
+            w.pset(light, "Pset_LightFixtureTypeCommon", {"NumberOfSources": 2, "TotalWattage": 36.0})
+            made.append(light)
+        if d.duct:
+            duct = w.root("IfcDuctSegment", f"Gaine de soufflage {storey.Name}", "RIGIDSEGMENT")
+            w.box(duct, bay - 0.05, 0.3, 0.6)
+            w.place(duct, x, s.depth_m / 2 - 0.3, z + wall_h - 0.45)
+            made.append(duct)
+        for k in range(d.desks_per_bay):
+            y = 1.5 if k % 2 == 0 else s.depth_m - 2.3
+            desk = w.root("IfcFurniture", f"Bureau {storey.Name}", "DESK")
+            w.mesh(desk, _DESK)
+            w.place(desk, x + 0.8 + (k // 2) * 2.0, y, z)
+            chair = w.root("IfcFurniture", f"Siège {storey.Name}", "CHAIR")
+            w.mesh(chair, _CHAIR)
+            w.place(chair, x + 1.3 + (k // 2) * 2.0, y + (0.9 if k % 2 == 0 else -0.6), z)
+            made += [desk, chair]
+    w.assign(partitions, w.layer_set("Cloison plâtre", (Layer("Plaque de plâtre", 0.1, "gypsum"),)))
+    w.contain([*partitions, *made], storey)
