@@ -1,0 +1,211 @@
+"""Scenarios on the real demo twin with the Lyon weather: baseline reproduced, conversions, pipes, storage, sweeps."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from buildings.energy_twin import assess_energy
+from buildings.reversibility_store import assess_twin
+from buildings.weather import Climate, read_climate
+from scenarios.baseline import Baseline, load_baseline, resolve
+from scenarios.evaluate import evaluate
+from scenarios.spec import parse_scenario
+from scenarios.store import delete_scenario, kpi_rows, run_scenario
+from scenarios.sweep import Grid, baseline_from_arrow, baseline_to_arrow, run_serial, run_sweep, variants_of
+from tests.conftest import shared_data
+from twin import Twin
+from twin.errors import TwinError
+
+LYON = ("weather-lyon-bron-tmyx", "FRA_AR_Lyon-Bron.AP.074800_TMYx.2004-2018.epw")
+
+CONVERT = """name: convert
+interventions:
+  - change_use:
+      select: {use: office, built_to: 1975}
+      from: office
+      to: housing
+    year: 2027
+"""
+
+
+@pytest.fixture(scope="module")
+def demo_twin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ingest.demo.build import build_demo
+
+    out = tmp_path_factory.mktemp("scenario-demo")
+    return build_demo(out).twin_path
+
+
+@pytest.fixture(scope="module")
+def climate() -> Climate:
+    return read_climate(shared_data(*LYON))
+
+
+@pytest.fixture
+def twin(demo_twin: Path, tmp_path: Path) -> Iterator[Twin]:
+    path = tmp_path / "twin.duckdb"
+    shutil.copy(demo_twin, path)
+    with Twin(path) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def baseline(demo_twin: Path, climate: Climate) -> Baseline:
+    with Twin(demo_twin, read_only=True) as t:
+        return load_baseline(t, climate)
+
+
+def _resolve(demo_twin: Path, text: str, baseline: Baseline) -> object:
+    with Twin(demo_twin, read_only=True) as t:
+        return resolve(t, parse_scenario(text, "s.yaml"), baseline)
+
+
+def test_an_empty_scenario_reproduces_the_baseline_kpis_exactly(demo_twin: Path, baseline: Baseline) -> None:
+    result = evaluate(baseline, _resolve(demo_twin, "name: empty\n", baseline))  # type: ignore[arg-type]
+    for key, value in result.baseline_totals.items():
+        assert result.totals[key] == value, key
+    for name in ("final_kwh", "co2_t", "dwellings", "pupils"):
+        assert len(set(result.years[name].to_pylist())) == 1
+    assert result.totals["capex_cumulative_eur"] == 0.0
+    # and the energy module, called on its own, gives the same total
+    table = assess_energy(baseline.envelope, baseline.climate, carrier=baseline.carrier)
+    ok = [r["final_kwh"] for r in table.to_pylist() if r["status"] == "ok"]
+    assert result.totals["final_kwh"] == pytest.approx(sum(ok), rel=1e-12)
+
+
+def test_converting_no_building_adds_no_pupils(demo_twin: Path, baseline: Baseline) -> None:
+    text = CONVERT.replace("{use: office, built_to: 1975}", "{use: office, built_to: 1900}")
+    result = evaluate(baseline, _resolve(demo_twin, text, baseline))  # type: ignore[arg-type]
+    assert result.totals["pupils"] == result.baseline_totals["pupils"]
+    assert np.nansum(result.buildings["pupils_added"].to_numpy(zero_copy_only=False)) == 0.0
+
+
+def test_running_a_scenario_twice_gives_identical_results(demo_twin: Path, baseline: Baseline) -> None:
+    text = Path("examples/combined-plan.yaml").read_text()
+    first = evaluate(baseline, _resolve(demo_twin, text, baseline))  # type: ignore[arg-type]
+    second = evaluate(baseline, _resolve(demo_twin, text, baseline))  # type: ignore[arg-type]
+    assert kpi_rows(1, first).equals(kpi_rows(1, second))
+    assert first.buildings.equals(second.buildings)
+
+
+def test_converting_the_1972_office_adds_the_reversibility_yield_and_loads_its_pipe(
+    twin: Twin, climate: Climate
+) -> None:
+    office = twin.query("SELECT building_id FROM buildings WHERE use = 'office' AND construction_year = 1972")
+    office_id = office.column(0)[0].as_py()
+    verdict = assess_twin(twin, building_ids=[office_id], paths=["office->housing"], store=False)[0]
+    expected = verdict.results.to_pylist()[0]
+    assert expected["convertible"] is True and expected["dwellings"] > 0
+    summary = run_scenario(twin, parse_scenario(CONVERT, "convert.yaml"), climate)
+    added = summary["totals"]["dwellings"] - summary["baseline"]["dwellings"]
+    assert added == expected["dwellings"]
+    assert summary["totals"]["residents"] - summary["baseline"]["residents"] == pytest.approx(expected["residents"])
+    assert summary["totals"]["pupils"] - summary["baseline"]["pupils"] == pytest.approx(expected["pupils"])
+    # the water check: the node serving the office carries the new demand, and its pressure does not rise
+    node = twin.query(
+        "SELECT s.node_id FROM service_connections s JOIN networks n USING (network_id) "
+        "WHERE n.kind = 'water' AND s.building_id = ?",
+        [office_id],
+    ).column(0)[0].as_py()
+    water = summary["water"][0]
+    assert node in water["nodes_with_added_demand"] and water["added_demand_l_s"] > 0
+    assert water["pressure_m_after"][node] <= water["pressure_m_before"][node] + 1e-9
+    stored = twin.query(
+        "SELECT added_demand_l_s FROM res_network_nodes WHERE scenario_id = ? AND node_id = ?",
+        [summary["scenario_id"], node],
+    ).column(0)[0].as_py()
+    assert stored >= water["added_demand_l_s"] - 1e-9
+
+
+def test_deleting_a_scenario_leaves_the_baseline_untouched(twin: Twin, climate: Climate) -> None:
+    before = twin.table_checksums()
+    summary = run_scenario(twin, parse_scenario(CONVERT, "convert.yaml"), climate)
+    assert twin.table_checksums() != before
+    delete_scenario(twin, str(summary["scenario_id"]))
+    assert twin.table_checksums() == before
+
+
+BAD = {
+    "unknown building": (
+        "name: x\ninterventions:\n  - demolish:\n      select:\n        ids: [nope]\n",
+        r"s\.yaml, line 5, interventions\[0\]\.demolish\.select\.ids\[0\]: unknown building 'nope'",
+    ),
+    "unknown package": (
+        "name: x\ninterventions:\n  - retrofit:\n      select: {use: school}\n      package: golden\n",
+        r"s\.yaml, line 5, interventions\[0\]\.retrofit\.package: retrofit measure or package 'golden'",
+    ),
+    "typo in a key": (
+        "name: x\ninterventions:\n  - retrofit:\n      select: {use: school}\n      pakage: roof\n",
+        r"s\.yaml, line 5, interventions\[0\]\.retrofit\.pakage: unknown key 'pakage'",
+    ),
+    "a statement in the SQL": (
+        "name: x\ninterventions:\n  - demolish:\n      select:\n        where: \"1=1; DROP TABLE buildings\"\n",
+        r"s\.yaml, line 5, interventions\[0\]\.demolish\.select\.where: SQL condition: a statement",
+    ),
+    "a subquery in the SQL": (
+        "name: x\ninterventions:\n  - demolish:\n      select:\n"
+        '        where: "building_id IN (SELECT sensor_id FROM sensors)"\n',
+        r"line 5, interventions\[0\]\.demolish\.select\.where: SQL condition: subqueries are not allowed",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_a_bad_scenario_file_names_the_line_and_field_and_writes_nothing(
+    case: str, twin: Twin, climate: Climate
+) -> None:
+    text, message = BAD[case]
+    before = twin.table_checksums()
+    with pytest.raises(TwinError, match=message):
+        run_scenario(twin, parse_scenario(text, "s.yaml"), climate)
+    assert twin.table_checksums() == before
+
+
+def test_a_sql_condition_runs_with_its_parameters(demo_twin: Path, baseline: Baseline) -> None:
+    text = (
+        "name: x\ninterventions:\n  - demolish:\n      select:\n        where:\n"
+        "          sql: \"use = $u AND construction_year < $y\"\n          params: {u: office, y: 1980}\n"
+    )
+    resolved = _resolve(demo_twin, text, baseline)
+    assert len(resolved.steps[0].ids) == 1  # type: ignore[attr-defined]
+
+
+def test_a_forced_conversion_is_applied_and_a_vetoed_one_is_blocked_with_its_reason(
+    demo_twin: Path, baseline: Baseline
+) -> None:
+    text = "name: x\ninterventions:\n  - change_use:\n      select: {use: parking}\n      from: parking\n      to: housing\n"
+    blocked = evaluate(baseline, _resolve(demo_twin, text, baseline)).feasibility.to_pylist()  # type: ignore[arg-type]
+    assert blocked and all(not r["applied"] and "blocked" in r["reason"] for r in blocked if not r["convertible"])
+    forced = text + "      force: true\n"
+    rows = evaluate(baseline, _resolve(demo_twin, forced, baseline)).feasibility.to_pylist()  # type: ignore[arg-type]
+    assert all(r["applied"] for r in rows)
+
+
+def test_the_baseline_travels_as_arrow_and_a_two_worker_sweep_equals_the_serial_run(
+    demo_twin: Path, baseline: Baseline
+) -> None:
+    again = baseline_from_arrow(baseline_to_arrow(baseline))
+    assert again.buildings.to_pandas().equals(baseline.buildings.to_pandas())
+    assert np.array_equal(again.envelope.u_w_m2k, baseline.envelope.u_w_m2k, equal_nan=True)
+    text = Path("examples/retrofit-schools.yaml").read_text()
+    resolved = _resolve(demo_twin, text, baseline)
+    variants = variants_of(Grid(package=["envelope", "roof"], subsidy_share=[0.0, 0.5], discount_rate=[0.03]))
+    serial = run_serial(baseline, resolved, variants)  # type: ignore[arg-type]
+    parallel = run_sweep(baseline, resolved, variants, workers=2)  # type: ignore[arg-type]
+    assert parallel.num_rows == len(variants)
+    assert parallel.to_pandas().equals(serial.to_pandas())  # NaN payback equals NaN here
+    npv = serial["npv_eur"].to_pylist()
+    assert npv[1] > npv[0]  # a subsidy raises the NPV of the same package
+
+
+def test_the_published_json_schema_is_the_generated_one() -> None:
+    import json
+
+    from scenarios.spec import scenario_json_schema
+
+    assert json.loads(Path("docs/scenario.schema.json").read_text()) == scenario_json_schema()
