@@ -115,7 +115,8 @@ def load_baseline(
         """SELECT b.building_id, b.name, b.use, b.construction_year, CAST(b.dwellings AS DOUBLE) AS dwellings,
                   TRY_CAST(coalesce(b.attributes->>'capacity_pupils', b.attributes->>'school_places') AS DOUBLE)
                       AS attr_places,
-                  (SELECT sum(s.capacity_persons) FROM spaces s WHERE s.building_id = b.building_id) AS space_places,
+                  (SELECT sum(s.capacity_persons) FROM spaces s
+                   WHERE s.building_id = b.building_id) AS space_places,
                   coalesce(b.attributes->>'heating_carrier', b.attributes->>'energie_chauffage') AS carrier
            FROM buildings b WHERE list_contains(?, b.building_id)""",
         [ids],
@@ -124,7 +125,8 @@ def load_baseline(
     rows = [by_id[b] for b in ids]
     net = ArchetypeParameters().net_to_gross
     gross = np.asarray(envelope.floor_area_m2, dtype=float) / net
-    places, sources = [], []
+    places: list[float | None] = []
+    sources: list[str | None] = []
     for r, g in zip(rows, gross, strict=True):
         if r["use"] != "school":
             places.append(None)
@@ -210,8 +212,8 @@ def resolve(twin: Twin, loaded: LoadedScenario, baseline: Baseline) -> Resolved:
         if selection is not None:
             for j, b in enumerate(selection.ids or []):
                 if b not in all_ids:
-                    raise loaded.error((*at, "select", "ids", j), f"unknown building '{b}'",
-                                       'list them with twin sql "SELECT building_id, name, use FROM buildings"')  # fmt: skip
+                    hint = 'list them with twin sql "SELECT building_id, name, use FROM buildings"'
+                    raise loaded.error((*at, "select", "ids", j), f"unknown building '{b}'", hint)
             if selection.reversibility is not None:
                 path = selection.reversibility.path
                 try:
@@ -219,12 +221,12 @@ def resolve(twin: Twin, loaded: LoadedScenario, baseline: Baseline) -> Resolved:
                 except TwinError as exc:
                     raise loaded.error((*at, "select", "reversibility", "path"), exc.message, exc.hint) from None
                 pre = select_buildings(
-                    twin, selection.model_copy(update={"reversibility": None}), universe=universe
+                    twin, selection.model_copy(update={"reversibility": None}), universe=sorted(universe)
                 )
                 for b, r in _reversibility(twin, pre, path).items():
                     rev_table[(b, path)] = (r["convertible"], r["score"])
             try:
-                ids = select_buildings(twin, selection, reversibility=rev_table, universe=universe)
+                ids = select_buildings(twin, selection, reversibility=rev_table, universe=sorted(universe))
             except ValueError as exc:
                 field_name = "where" if str(exc).startswith("SQL") else "within"
                 raise loaded.error((*at, "select", field_name), str(exc), "see docs/scenario.md") from None
@@ -247,8 +249,8 @@ def resolve(twin: Twin, loaded: LoadedScenario, baseline: Baseline) -> Resolved:
             uses = dict(zip(baseline.ids(), baseline.buildings["use"].to_pylist(), strict=True))
             wrong = [b for b in ids if uses.get(b) != body.from_]
             if wrong:
-                raise loaded.error((*at, "from"), f"building '{wrong[0]}' is {uses.get(wrong[0])}, not {body.from_}",
-                                   "select buildings of the 'from' use")  # fmt: skip
+                message = f"building '{wrong[0]}' is {uses.get(wrong[0])}, not {body.from_}"
+                raise loaded.error((*at, "from"), message, "select buildings of the 'from' use")
             assessed = _reversibility(twin, ids, path)
             for b in ids:
                 r = assessed.get(b, {})

@@ -122,6 +122,7 @@ class _State:
     town_lighting_kwh: float = 0.0
     town_lighting_capex: float = 0.0
     blocked: set[str] = field(default_factory=set)
+    dirty: set[int] = field(default_factory=set)  # rows whose energy inputs differ from the baseline
 
     def grow(self, n: int) -> None:
         for name in ("dwellings", "school_places", "workstations_opened", "pv_kwh", "pv_export_eur",
@@ -184,6 +185,7 @@ def _apply(state: _State, step: Step, baseline: Baseline, params: EvaluationPara
             full = body.storeys is None
             if full:
                 state.use[i] = body.to
+                state.dirty.add(int(i))
                 state.envelope = replace_rows(
                     state.envelope,
                     np.array([i]),
@@ -208,6 +210,7 @@ def _apply(state: _State, step: Step, baseline: Baseline, params: EvaluationPara
             sub, state.carrier[rows], baseline.catalogue, package, baseline.climate, params.energy, params.systems
         )
         state.envelope = replace_rows(state.envelope, rows, effect.envelope)
+        state.dirty.update(int(r) for r in rows)
         state.carrier[rows] = effect.carrier
         state.pv_kwh[rows] += effect.pv_kwh
         state.pv_export_eur[rows] += effect.pv_export_eur
@@ -229,6 +232,7 @@ def _apply(state: _State, step: Step, baseline: Baseline, params: EvaluationPara
         state.envelope = concat_envelopes([state.envelope, new])
         state.carrier = np.concatenate([state.carrier, np.array([None], dtype=object)])
         state.grow(1)
+        state.dirty.add(len(state.ids) - 1)
         gross = body.storeys * step.extra["footprint_area_m2"]
         state.capex[-1] = gross * params.new_build_eur_m2
         if body.use == "housing":
@@ -256,35 +260,74 @@ class _Energy:
     known: np.ndarray
 
 
-def _energy(state: _State, baseline: Baseline, params: EvaluationParameters, finance: Finance) -> _Energy:
+@dataclass(frozen=True)
+class _Raw:
+    """Per building energy before demolitions are taken out and the price factor applied."""
+
+    final: np.ndarray
+    primary: np.ndarray
+    co2_kg: np.ndarray
+    cost: np.ndarray
+    dpe: np.ndarray
+    known: np.ndarray
+
+
+def _raw_energy(state: _State, rows: np.ndarray, baseline: Baseline, params: EvaluationParameters) -> _Raw:
+    """Energy of the ``rows`` of ``state`` (buildings are independent in the balance, so a subset suffices)."""
     p, s = params.energy, params.systems
-    env = state.envelope
+    env = state.envelope.take(rows) if len(rows) != len(state.ids) else state.envelope
     area = np.asarray(env.floor_area_m2, dtype=float)
-    use = np.array([u if u is not None else p.default_use for u in state.use], dtype=object)
+    use = np.array([u if u is not None else p.default_use for u in state.use[rows]], dtype=object)
     needs = monthly_needs(env, baseline.climate, p)
-    d = delivered_energy(needs.heating_annual_kwh, needs.cooling_annual_kwh, area, use, state.carrier, params=s)
-    electric = state.pv_kwh + state.lighting_kwh
+    d = delivered_energy(
+        needs.heating_annual_kwh, needs.cooling_annual_kwh, area, use, state.carrier[rows], params=s
+    )
+    electric = state.pv_kwh[rows] + state.lighting_kwh[rows]
     pf = s.primary_factor.get("electricity", np.nan)
     price = s.prices_eur_kwh.get("electricity", np.nan)
     known = np.array([r is None for r in env.unknown_reason], dtype=bool) & np.isfinite(d.final_kwh)
     with np.errstate(divide="ignore", invalid="ignore"):
         cls = dpe_class(d.primary_kwh / area, d.co2_kg / area)[0]
     cls = np.where(use == "housing", np.where(known, cls, "unknown"), "not_applicable").astype(object)
-    cls[~state.present] = "demolished"
+    return _Raw(
+        final=d.final_kwh - electric,
+        primary=d.primary_kwh - electric * pf,
+        co2_kg=d.co2_kg - electric * s.cooling_co2_kg_kwh,
+        cost=d.cost_eur - electric * price - state.pv_export_eur[rows],
+        dpe=cls,
+        known=known,
+    )
+
+
+def _splice(base: _Raw, n: int, rows: np.ndarray, part: _Raw) -> _Raw:
+    out = {}
+    for name in ("final", "primary", "co2_kg", "cost", "dpe", "known"):
+        whole = getattr(base, name)
+        fill: object = "unknown" if whole.dtype == object else (False if whole.dtype == bool else np.nan)
+        array = np.full(n, fill, dtype=whole.dtype)
+        array[: len(whole)] = whole
+        array[rows] = getattr(part, name)
+        out[name] = array
+    return _Raw(**out)
+
+
+def _energy(state: _State, raw: _Raw, finance: Finance) -> _Energy:
     gone = ~state.present
-    factor = finance.energy_price_factor
+    known = raw.known
 
     def net(values: np.ndarray) -> np.ndarray:
         out = np.where(known, values, np.nan)
         out[gone] = 0.0
         return out
 
+    dpe = raw.dpe.copy()
+    dpe[gone] = "demolished"
     return _Energy(
-        final=net(d.final_kwh - electric),
-        primary=net(d.primary_kwh - electric * pf),
-        co2_kg=net(d.co2_kg - electric * s.cooling_co2_kg_kwh),
-        opex=net((d.cost_eur - electric * price - state.pv_export_eur) * factor),
-        dpe=cls,
+        final=net(raw.final),
+        primary=net(raw.primary),
+        co2_kg=net(raw.co2_kg),
+        opex=net(raw.cost * finance.energy_price_factor),
+        dpe=dpe,
         known=known | gone,
     )
 
@@ -319,6 +362,53 @@ def _people(state: _State, baseline: Baseline, params: EvaluationParameters) -> 
     }
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    state: _State
+    energy: _Energy
+    people: dict[str, np.ndarray]
+    still: np.ndarray  # subject to the décret at the baseline and still tertiary
+    totals: dict[str, float]
+
+
+_YEAR_KPIS = (
+    *("final_kwh", "primary_kwh", "co2_t", "opex_eur", "capex_eur", "capex_cumulative_eur", "dwellings"),
+    *("residents", "pupils", "school_places", "school_place_balance", "workstations_opened", "water_m3_day"),
+    *("electricity_mwh", "lighting_saved_kwh", "buildings", "buildings_unknown_energy", "tertiary_subject"),
+    *("tertiary_compliant", "tertiary_final_kwh", "tertiary_target_kwh", "use_changes_blocked"),
+    *(f"dpe_{c}" for c in ("A", "B", "C", "D", "E", "F", "G", "unknown")),
+)
+
+
+def _snapshot(st: _State, en: _Energy, pe: dict[str, np.ndarray], subject0: np.ndarray, n_base: int) -> _Snapshot:
+    """Totals of a state that do not depend on the year."""
+    still = subject0 & st.present[:n_base] & np.isin(st.use[:n_base].astype(str), list(TERTIARY_USES))
+    totals = {
+        "final_kwh": float(np.nansum(en.final)),
+        "primary_kwh": float(np.nansum(en.primary)),
+        "co2_t": float(np.nansum(en.co2_kg)) / 1000.0,
+        "opex_eur": float(np.nansum(en.opex)),
+        "dwellings": float(np.nansum(pe["dwellings"])),
+        "residents": float(np.nansum(pe["residents"])),
+        "pupils": float(np.nansum(pe["pupils"])),
+        "school_places": float(pe["school_places"].sum()),
+        "school_place_balance": float(pe["school_places"].sum() - np.nansum(pe["pupils"])),
+        "workstations_opened": float(pe["workstations_opened"].sum()),
+        "water_m3_day": float(pe["water_m3_day"].sum()),
+        "electricity_mwh": float(pe["electricity_mwh"].sum()),
+        "buildings": float(st.present.sum()),
+        "buildings_unknown_energy": float((~en.known).sum()),
+        "tertiary_subject": float(still.sum()),
+        "tertiary_final_kwh": float(np.nansum(np.where(still, en.final[:n_base], 0.0))),
+        "use_changes_blocked": float(len(st.blocked)),
+    }
+    classes, counts = np.unique(en.dpe.astype(str), return_counts=True)
+    found = dict(zip(classes.tolist(), counts.tolist(), strict=True))
+    for cls in ("A", "B", "C", "D", "E", "F", "G", "unknown"):
+        totals[f"dpe_{cls}"] = float(found.get(cls, 0))
+    return _Snapshot(st, en, pe, still, totals)
+
+
 def _milestone_cut(year: int) -> float:
     cuts = [c for y, c in sorted(TERTIARY_TARGETS.items()) if y <= year]
     return cuts[-1] if cuts else 0.0
@@ -342,35 +432,40 @@ def evaluate(
     years = list(range(FIRST_YEAR, horizon + 1))
 
     base_state = _initial(baseline)
-    base_energy = _energy(base_state, baseline, params, finance)
+    everything = np.arange(len(base_state.ids))
+    base_raw = _raw_energy(base_state, everything, baseline, params)
+    base_energy = _energy(base_state, base_raw, finance)
     base_people = _people(base_state, baseline, params)
     n_base = len(base_state.ids)
+    gross0 = base_people["gross_m2"]
+    tertiary = list(TERTIARY_USES)
+    subject0 = np.isin(base_state.use.astype(str), tertiary) & (np.nan_to_num(gross0) >= 1000.0)
+    reference = np.where(np.isfinite(base_energy.final), base_energy.final, np.nan)
 
-    # the state of each distinct set of applied steps, built incrementally
-    states: list[tuple[_State, _Energy, dict[str, np.ndarray]]] = []
+    # the state of each distinct set of applied steps, built incrementally; the energy of a state is the
+    # baseline's with the rows its steps touched computed again
+    snapshots: dict[int, _Snapshot] = {0: _snapshot(base_state, base_energy, base_people, subject0, n_base)}
     state = _initial(baseline)
     applied = 0
     per_year: list[int] = []
-    snapshots: dict[int, tuple[_State, _Energy, dict[str, np.ndarray]]] = {
-        0: (base_state, base_energy, base_people)
-    }
     for year in years:
         while applied < len(steps) and steps[applied].year <= year:
             _apply(state, steps[applied], baseline, params, finance)
             applied += 1
         if applied not in snapshots:
             frozen = _copy(state)
-            snapshots[applied] = (
-                frozen,
-                _energy(frozen, baseline, params, finance),
-                _people(frozen, baseline, params),
-            )
+            dirty = np.array(sorted(frozen.dirty), dtype=int)
+            raw = _splice(base_raw, len(frozen.ids), dirty, _raw_energy(frozen, dirty, baseline, params))
+            energy = _energy(frozen, raw, finance)
+            people = _people(frozen, baseline, params)
+            snapshots[applied] = _snapshot(frozen, energy, people, subject0, n_base)
         per_year.append(applied)
-    states = [snapshots[k] for k in per_year]
-    final_state, final_energy, final_people = states[-1] if states else snapshots[0]
+    states = [snapshots[k] for k in per_year] or [snapshots[0]]
+    final = states[-1]
+    final_state, final_energy, final_people = final.state, final.energy, final.people
     n = len(final_state.ids)
 
-    def pad(values: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    def pad(values: np.ndarray, fill: Any = 0.0) -> np.ndarray:
         out = np.full(n, fill, dtype=values.dtype if values.dtype != object else object)
         out[: len(values)] = values
         return out
@@ -382,60 +477,39 @@ def evaluate(
     previous_capex = np.zeros(n)
     town_npv = 0.0
     previous_light_capex = 0.0
-    rows: dict[str, list[float]] = {"year": []}
-    reference = np.where(np.isfinite(base_energy.final), base_energy.final, np.nan)
-    gross0 = base_people["gross_m2"]
-    subject0 = np.isin(base_state.use.astype(str), list(TERTIARY_USES)) & (np.nan_to_num(gross0) >= 1000.0)
-    for year, (st, en, pe) in zip(years, states, strict=True):
+    pf = params.systems.primary_factor.get("electricity", np.nan)
+    rows_out: dict[str, list[float]] = {"year": []}
+    for year, snap in zip(years, states, strict=True):
+        st, en = snap.state, snap.energy
         t = year - FIRST_YEAR
-        m = len(st.ids)
-        capex_cum = np.zeros(n)
-        capex_cum[:m] = st.capex
+        capex_cum = pad(st.capex)
         capex_year = capex_cum - previous_capex
         previous_capex = capex_cum
-        opex = np.zeros(n)
-        opex[:m] = np.nan_to_num(en.opex)
+        saving = base_opex - pad(np.nan_to_num(en.opex))
+        npv += saving * ((1 + e) ** t / (1 + r) ** (t + 1)) - capex_year / (1 + r) ** t
         light_saving_eur = st.town_lighting_kwh * baseline.lighting_price_eur_kwh * finance.energy_price_factor
-        saving = base_opex - opex
-        npv += saving * (1 + e) ** t / (1 + r) ** (t + 1) - capex_year / (1 + r) ** t
         light_capex_year = st.town_lighting_capex - previous_light_capex
         previous_light_capex = st.town_lighting_capex
         town_npv += light_saving_eur * (1 + e) ** t / (1 + r) ** (t + 1) - light_capex_year / (1 + r) ** t
         cut = _milestone_cut(year)
-        still = np.zeros(m, bool)
-        still[:n_base] = subject0 & st.present[:n_base] & np.isin(st.use[:n_base].astype(str), list(TERTIARY_USES))
         final_b = en.final[:n_base]
-        ok = still[:n_base] & (final_b <= reference * (1 - cut) + 1e-9)
-        totals = {
-            "final_kwh": float(np.nansum(en.final)) - st.town_lighting_kwh,
-            "primary_kwh": float(np.nansum(en.primary))
-            - st.town_lighting_kwh * params.systems.primary_factor.get("electricity", np.nan),
-            "co2_t": (float(np.nansum(en.co2_kg)) - st.town_lighting_kwh * baseline.lighting_co2_kg_kwh) / 1000.0,
-            "opex_eur": float(np.nansum(en.opex)) - light_saving_eur,
+        ok = snap.still & (final_b <= reference * (1 - cut) + 1e-9)
+        totals = dict(snap.totals)
+        totals.update({
+            "final_kwh": snap.totals["final_kwh"] - st.town_lighting_kwh,
+            "primary_kwh": snap.totals["primary_kwh"] - st.town_lighting_kwh * pf,
+            "co2_t": snap.totals["co2_t"] - st.town_lighting_kwh * baseline.lighting_co2_kg_kwh / 1000.0,
+            "opex_eur": snap.totals["opex_eur"] - light_saving_eur,
             "capex_eur": float(capex_year.sum()) + light_capex_year,
             "capex_cumulative_eur": float(capex_cum.sum()) + st.town_lighting_capex,
-            "dwellings": float(np.nansum(pe["dwellings"])),
-            "residents": float(np.nansum(pe["residents"])),
-            "pupils": float(np.nansum(pe["pupils"])),
-            "school_places": float(pe["school_places"].sum()),
-            "school_place_balance": float(pe["school_places"].sum() - np.nansum(pe["pupils"])),
-            "workstations_opened": float(pe["workstations_opened"].sum()),
-            "water_m3_day": float(pe["water_m3_day"].sum()),
-            "electricity_mwh": float(pe["electricity_mwh"].sum()),
             "lighting_saved_kwh": st.town_lighting_kwh,
-            "buildings": float(st.present.sum()),
-            "buildings_unknown_energy": float((~en.known).sum()),
-            "tertiary_subject": float(still[:n_base].sum()),
             "tertiary_compliant": float(ok.sum()),
-            "tertiary_final_kwh": float(np.nansum(np.where(still[:n_base], final_b, 0.0))),
-            "tertiary_target_kwh": float(np.nansum(np.where(still[:n_base], reference * (1 - cut), 0.0))),
-            "use_changes_blocked": float(len(st.blocked)),
-        }
-        for cls in ("A", "B", "C", "D", "E", "F", "G", "unknown"):
-            totals[f"dpe_{cls}"] = float((en.dpe == cls).sum())
-        rows["year"].append(year)
-        for k, v in totals.items():
-            rows.setdefault(k, []).append(v)
+            "tertiary_target_kwh": float(np.nansum(np.where(snap.still, reference * (1 - cut), 0.0))),
+        })  # fmt: skip
+        rows_out["year"].append(year)
+        for k in _YEAR_KPIS:
+            rows_out.setdefault(k, []).append(totals[k])
+    rows = rows_out
 
     years_table = pa.table({k: pa.array(v, pa.int32() if k == "year" else pa.float64()) for k, v in rows.items()})
     last = {k: float(v[-1]) for k, v in rows.items() if k != "year"}
@@ -460,7 +534,7 @@ def evaluate(
                         np.arange(n) >= n_base, "new", np.where(before_use != final_state.use, "converted", "kept")
                     ),
                 ).tolist()
-            ),  # fmt: skip
+            ),
             "use_before": pa.array(before_use.tolist(), pa.string()),
             "use_after": pa.array(final_state.use.tolist(), pa.string()),
             "final_kwh_before": _col(pad(base_energy.final, np.nan)),
@@ -525,32 +599,38 @@ def _networks(
     links = baseline.service
     index = {b: i for i, b in enumerate(state.ids)}
     n0 = len(before["water_m3_day"])
-    out: dict[str, list[Any]] = {k: [] for k in ("network_id", "kind", "node_id", "buildings", "demand_before",
-                                                 "demand_after", "unit", "residents_before", "residents_after")}  # fmt: skip
-    groups: dict[tuple[str, str, str], list[int]] = {}
-    for b, net, kind, node in zip(
-        links["building_id"].to_pylist(), links["network_id"].to_pylist(), links["kind"].to_pylist(),
-        links["node_id"].to_pylist(), strict=True
-    ):  # fmt: skip
-        if b in index:
-            groups.setdefault((net, kind, node), []).append(index[b])
-    for (net, kind, node), members in sorted(groups.items()):
-        idx = np.array(members)
-        old = idx[idx < n0]
-        column = "water_m3_day" if kind == "water" else "electricity_mwh"
-        out["network_id"].append(net)
-        out["kind"].append(kind)
-        out["node_id"].append(node)
-        out["buildings"].append(len(members))
-        out["demand_before"].append(float(before[column][old].sum()))
-        out["demand_after"].append(float(after[column][idx].sum()))
-        out["unit"].append("m3/day" if kind == "water" else "MWh/yr")
-        out["residents_before"].append(float(np.nansum(before["residents"][old])))
-        out["residents_after"].append(float(np.nansum(after["residents"][idx])))
-    return pa.table(out, schema=pa.schema([
-        ("network_id", pa.string()), ("kind", pa.string()), ("node_id", pa.string()), ("buildings", pa.int64()),
-        ("demand_before", pa.float64()), ("demand_after", pa.float64()), ("unit", pa.string()),
-        ("residents_before", pa.float64()), ("residents_after", pa.float64())]))  # fmt: skip
+    member = np.array([index.get(b, -1) for b in links["building_id"].to_pylist()], dtype=int)
+    keep = member >= 0
+    member = member[keep]
+    net = np.array(links["network_id"].to_pylist(), dtype=object)[keep]
+    kind = np.array(links["kind"].to_pylist(), dtype=object)[keep]
+    node = np.array(links["node_id"].to_pylist(), dtype=object)[keep]
+    keys = np.array([f"{a}\x1f{b}\x1f{c}" for a, b, c in zip(net, kind, node, strict=True)], dtype=object)
+    uniq, first, group = np.unique(keys.astype(str), return_index=True, return_inverse=True)
+    water = kind == "water"
+    old = member < n0
+    safe_old = np.where(old, member, 0)
+
+    def sums(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        v = np.nan_to_num(np.asarray(values, dtype=float))
+        w = v if mask is None else np.where(mask, v, 0.0)
+        return np.bincount(group, weights=w, minlength=len(uniq))
+
+    demand_before = np.where(water, before["water_m3_day"][safe_old], before["electricity_mwh"][safe_old])
+    demand_after = np.where(water, after["water_m3_day"][member], after["electricity_mwh"][member])
+    return pa.table(
+        {
+            "network_id": pa.array(net[first].tolist(), pa.string()),
+            "kind": pa.array(kind[first].tolist(), pa.string()),
+            "node_id": pa.array(node[first].tolist(), pa.string()),
+            "buildings": pa.array(np.bincount(group, minlength=len(uniq)), pa.int64()),
+            "demand_before": sums(demand_before, old),
+            "demand_after": sums(demand_after),
+            "unit": pa.array(np.where(water[first], "m3/day", "MWh/yr").tolist(), pa.string()),
+            "residents_before": sums(before["residents"][safe_old], old),
+            "residents_after": sums(after["residents"][member]),
+        }
+    )
 
 
 def _copy(state: _State) -> _State:
@@ -570,6 +650,7 @@ def _copy(state: _State) -> _State:
         town_lighting_kwh=state.town_lighting_kwh,
         town_lighting_capex=state.town_lighting_capex,
         blocked=set(state.blocked),
+        dirty=set(state.dirty),
     )
 
 

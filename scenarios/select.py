@@ -43,13 +43,13 @@ def check_condition(cur: duckdb.DuckDBPyConnection, condition: SqlCondition, col
     row = cur.execute(
         "SELECT json_serialize_sql(?)", [f"SELECT 1 FROM buildings WHERE {condition.sql}"]
     ).fetchone()
-    tree = json.loads(row[0]) if row else {"error": True, "error_message": "no result"}
+    tree: dict[str, Any] = json.loads(row[0]) if row else {"error": True, "error_message": "no result"}
     if tree.get("error"):
         message = str(tree.get("error_message") or "not a SQL condition")
         if "Only SELECT" in message:
             message = "a statement is not allowed here: give a condition (an expression), e.g. use = 'office'"
         raise ValueError(f"SQL condition: {message.splitlines()[0]}")
-    statements = tree.get("statements", [])
+    statements: list[Any] = list(tree.get("statements") or [])
     if len(statements) != 1:
         raise ValueError("SQL condition: a single expression is allowed, not several statements")
     node = statements[0]["node"]
@@ -74,7 +74,7 @@ def check_condition(cur: duckdb.DuckDBPyConnection, condition: SqlCondition, col
         if kind == "SUBQUERY":
             raise ValueError("SQL condition: subqueries are not allowed (select on the buildings table's columns)")
         if kind == "COLUMN_REF":
-            names = [str(n).lower() for n in item.get("column_names", [])]
+            names: list[str] = [str(n).lower() for n in list(item.get("column_names") or [])]
             if len(names) == 2 and names[0] == "buildings":
                 names = names[1:]
             if len(names) != 1 or names[0] not in allowed:

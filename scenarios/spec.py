@@ -126,7 +126,7 @@ class Selection(_Model):
 
 
 class ChangeUse(_Model):
-    """Convert buildings (or some storeys) from one use to another; a reversibility veto blocks it unless forced."""
+    """Convert buildings (or some storeys) to another use; a reversibility veto blocks it unless forced."""
 
     select: Selection
     from_: Use = Field(alias="from")

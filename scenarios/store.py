@@ -139,7 +139,8 @@ def run_scenario(
             cur.execute("DELETE FROM scenarios WHERE scenario_id = ?", [existing[0]])
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         row = cur.execute(
-            "INSERT INTO scenarios (name, description, spec, created_at) VALUES (?, ?, ?, ?) RETURNING scenario_id",
+            "INSERT INTO scenarios (name, description, spec, created_at) VALUES (?, ?, ?, ?) "
+            "RETURNING scenario_id",
             [scenario.name, scenario.description, scenario.model_dump_json(by_alias=True), now],
         ).fetchone()
         assert row is not None
@@ -237,7 +238,8 @@ def _find(twin: Twin, name_or_id: str) -> tuple[int, str]:
 def list_scenarios(twin: Twin) -> list[dict[str, Any]]:
     return twin.query(
         """SELECT s.scenario_id, s.name, s.description, s.created_at,
-                  (SELECT count(*) FROM scenario_overlay o WHERE o.scenario_id = s.scenario_id) AS buildings_changed
+                  (SELECT count(*) FROM scenario_overlay o
+                   WHERE o.scenario_id = s.scenario_id) AS buildings_changed
            FROM scenarios s ORDER BY s.scenario_id"""
     ).to_pylist()
 
@@ -270,7 +272,8 @@ def show_scenario(twin: Twin, name_or_id: str) -> dict[str, Any]:
         },
         "pathway": years,
         "feasibility": twin.query(
-            "SELECT * EXCLUDE (scenario_id) FROM scenario_feasibility WHERE scenario_id = ? ORDER BY intervention, "
+            "SELECT * EXCLUDE (scenario_id) FROM scenario_feasibility WHERE scenario_id = ? "
+            "ORDER BY intervention, "
             "building_id",
             [scenario_id],
         ).to_pylist(),
@@ -301,7 +304,8 @@ def compare_scenarios(twin: Twin, names: list[str]) -> pa.Table:
     units: dict[str, str | None] = {}
     for sid, name in found:
         rows = twin.query(
-            """WITH h AS (SELECT max(year) AS y FROM scenario_results WHERE scenario_id = ? AND building_id IS NULL)
+            """WITH h AS (SELECT max(year) AS y FROM scenario_results
+                         WHERE scenario_id = ? AND building_id IS NULL)
                SELECT kpi, value, unit FROM scenario_results, h WHERE scenario_id = ? AND building_id IS NULL
                AND (year = h.y OR year IS NULL)""",
             [sid, sid],

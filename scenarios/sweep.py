@@ -75,14 +75,15 @@ def load_grid(path: str | Path) -> list[Variant]:
 
 def variants_of(grid: Grid) -> list[Variant]:
     out = []
+    packages: list[str | None] = list(grid.package) if grid.package else [None]
     for i, (pkg, sub, price, rate, esc) in enumerate(
         itertools.product(
-            grid.package or [None],
+            packages,
             grid.subsidy_share,
             grid.energy_price_factor,
             grid.discount_rate,
             grid.price_escalation,
-        )  # fmt: skip
+        )
     ):
         try:
             finance = Finance(

@@ -1,4 +1,4 @@
-"""The water capacity check of a scenario: the baseline check with the scenario's added demand at the serving nodes.
+"""The water capacity check of a scenario: the baseline check plus the scenario's demand at the serving nodes.
 
 :func:`networks.capacity.water_check` models the network with the baseline buildings' demand (dwellings x 2.16
 residents x 148 L/day x the ASTEE peak factor, methods.md 5.1). A scenario adds, at each node serving a building

@@ -1,10 +1,11 @@
-"""Scenarios on the real demo twin with the Lyon weather: baseline reproduced, conversions, pipes, storage, sweeps."""
+"""Scenarios on the real demo twin with the Lyon weather: baseline, conversions, pipes, storage, sweeps."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -21,6 +22,9 @@ from tests.conftest import shared_data
 from twin import Twin
 from twin.errors import TwinError
 
+if TYPE_CHECKING:
+    from ingest.demo.generate import DemoFiles
+
 LYON = ("weather-lyon-bron-tmyx", "FRA_AR_Lyon-Bron.AP.074800_TMYx.2004-2018.epw")
 
 CONVERT = """name: convert
@@ -34,11 +38,24 @@ interventions:
 
 
 @pytest.fixture(scope="module")
-def demo_twin(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from ingest.demo.build import build_demo
+def demo_twin(demo_files: DemoFiles, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo district without its sensor history: IFC buildings, GIS blocks, water, power, street lights."""
+    from ingest.gis_buildings import ingest_buildings
+    from ingest.ifc import ingest_ifc
+    from ingest.networks import ingest_network
+    from networks.service import connect_buildings
 
-    out = tmp_path_factory.mktemp("scenario-demo")
-    return build_demo(out).twin_path
+    path = tmp_path_factory.mktemp("scenario-demo") / "twin.duckdb"
+    with Twin(path, crs="EPSG:2154") as twin:
+        for key in ("office_1972", "office_1992", "school_2005", "car_park_1985", "housing_1963"):
+            ingest_ifc(twin, demo_files.ifc[key])
+        assert demo_files.buildings and demo_files.water and demo_files.power and demo_files.streetlights
+        ingest_buildings(twin, demo_files.buildings)
+        ingest_network(twin, demo_files.water, kind="water")
+        ingest_network(twin, demo_files.power, kind="power")
+        ingest_network(twin, demo_files.streetlights, kind="lighting")
+        connect_buildings(twin)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -104,21 +121,31 @@ def test_converting_the_1972_office_adds_the_reversibility_yield_and_loads_its_p
     summary = run_scenario(twin, parse_scenario(CONVERT, "convert.yaml"), climate)
     added = summary["totals"]["dwellings"] - summary["baseline"]["dwellings"]
     assert added == expected["dwellings"]
-    assert summary["totals"]["residents"] - summary["baseline"]["residents"] == pytest.approx(expected["residents"])
+    assert summary["totals"]["residents"] - summary["baseline"]["residents"] == pytest.approx(
+        expected["residents"]
+    )
     assert summary["totals"]["pupils"] - summary["baseline"]["pupils"] == pytest.approx(expected["pupils"])
     # the water check: the node serving the office carries the new demand, and its pressure does not rise
-    node = twin.query(
-        "SELECT s.node_id FROM service_connections s JOIN networks n USING (network_id) "
-        "WHERE n.kind = 'water' AND s.building_id = ?",
-        [office_id],
-    ).column(0)[0].as_py()
+    node = (
+        twin.query(
+            "SELECT s.node_id FROM service_connections s JOIN networks n USING (network_id) "
+            "WHERE n.kind = 'water' AND s.building_id = ?",
+            [office_id],
+        )
+        .column(0)[0]
+        .as_py()
+    )
     water = summary["water"][0]
     assert node in water["nodes_with_added_demand"] and water["added_demand_l_s"] > 0
     assert water["pressure_m_after"][node] <= water["pressure_m_before"][node] + 1e-9
-    stored = twin.query(
-        "SELECT added_demand_l_s FROM res_network_nodes WHERE scenario_id = ? AND node_id = ?",
-        [summary["scenario_id"], node],
-    ).column(0)[0].as_py()
+    stored = (
+        twin.query(
+            "SELECT added_demand_l_s FROM res_network_nodes WHERE scenario_id = ? AND node_id = ?",
+            [summary["scenario_id"], node],
+        )
+        .column(0)[0]
+        .as_py()
+    )
     assert stored >= water["added_demand_l_s"] - 1e-9
 
 
@@ -128,6 +155,13 @@ def test_deleting_a_scenario_leaves_the_baseline_untouched(twin: Twin, climate: 
     assert twin.table_checksums() != before
     delete_scenario(twin, str(summary["scenario_id"]))
     assert twin.table_checksums() == before
+
+
+def _scenario_tables(twin: Twin) -> dict[str, str]:
+    """Checksums of the tables a scenario run writes (the full twin's are checked by the deletion test)."""
+    tables = ("scenarios", "scenario_results", "scenario_overlay", "scenario_feasibility", "res_network_nodes",
+              "res_network_links", "buildings")  # fmt: skip
+    return {t: v for t, v in twin.table_checksums().items() if t in tables}
 
 
 BAD = {
@@ -144,7 +178,7 @@ BAD = {
         r"s\.yaml, line 5, interventions\[0\]\.retrofit\.pakage: unknown key 'pakage'",
     ),
     "a statement in the SQL": (
-        "name: x\ninterventions:\n  - demolish:\n      select:\n        where: \"1=1; DROP TABLE buildings\"\n",
+        'name: x\ninterventions:\n  - demolish:\n      select:\n        where: "1=1; DROP TABLE buildings"\n',
         r"s\.yaml, line 5, interventions\[0\]\.demolish\.select\.where: SQL condition: a statement",
     ),
     "a subquery in the SQL": (
@@ -155,21 +189,30 @@ BAD = {
 }
 
 
+@pytest.fixture(scope="module")
+def shared_twin(demo_twin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Twin]:
+    path = tmp_path_factory.mktemp("bad-files") / "twin.duckdb"
+    shutil.copy(demo_twin, path)
+    with Twin(path) as opened:
+        yield opened
+
+
 @pytest.mark.parametrize("case", list(BAD))
 def test_a_bad_scenario_file_names_the_line_and_field_and_writes_nothing(
-    case: str, twin: Twin, climate: Climate
+    case: str, shared_twin: Twin, climate: Climate
 ) -> None:
+    twin = shared_twin
     text, message = BAD[case]
-    before = twin.table_checksums()
+    before = _scenario_tables(twin)
     with pytest.raises(TwinError, match=message):
         run_scenario(twin, parse_scenario(text, "s.yaml"), climate)
-    assert twin.table_checksums() == before
+    assert _scenario_tables(twin) == before
 
 
 def test_a_sql_condition_runs_with_its_parameters(demo_twin: Path, baseline: Baseline) -> None:
     text = (
         "name: x\ninterventions:\n  - demolish:\n      select:\n        where:\n"
-        "          sql: \"use = $u AND construction_year < $y\"\n          params: {u: office, y: 1980}\n"
+        '          sql: "use = $u AND construction_year < $y"\n          params: {u: office, y: 1980}\n'
     )
     resolved = _resolve(demo_twin, text, baseline)
     assert len(resolved.steps[0].ids) == 1  # type: ignore[attr-defined]
@@ -178,7 +221,10 @@ def test_a_sql_condition_runs_with_its_parameters(demo_twin: Path, baseline: Bas
 def test_a_forced_conversion_is_applied_and_a_vetoed_one_is_blocked_with_its_reason(
     demo_twin: Path, baseline: Baseline
 ) -> None:
-    text = "name: x\ninterventions:\n  - change_use:\n      select: {use: parking}\n      from: parking\n      to: housing\n"
+    text = (
+        "name: x\ninterventions:\n  - change_use:\n      select: {use: parking}\n      from: parking\n"
+        "      to: housing\n"
+    )
     blocked = evaluate(baseline, _resolve(demo_twin, text, baseline)).feasibility.to_pylist()  # type: ignore[arg-type]
     assert blocked and all(not r["applied"] and "blocked" in r["reason"] for r in blocked if not r["convertible"])
     forced = text + "      force: true\n"
@@ -209,3 +255,48 @@ def test_the_published_json_schema_is_the_generated_one() -> None:
     from scenarios.spec import scenario_json_schema
 
     assert json.loads(Path("docs/scenario.schema.json").read_text()) == scenario_json_schema()
+
+
+def test_scenarios_compare_side_by_side_and_export_as_csv_parquet_and_html(twin: Twin, climate: Climate) -> None:
+    import pyarrow.parquet as pq
+
+    from scenarios.store import compare_scenarios, export_comparison
+
+    run_scenario(twin, parse_scenario(CONVERT, "a.yaml"), climate, water=False)
+    text = Path("examples/retrofit-schools.yaml").read_text()
+    run_scenario(twin, parse_scenario(text, "b.yaml"), climate, water=False)
+    table = compare_scenarios(twin, ["convert", "retrofit-schools"])
+    rows = {r["kpi"]: r for r in table.to_pylist()}
+    dwellings = rows["dwellings"]
+    assert dwellings["convert - baseline"] == dwellings["convert"] - dwellings["baseline"] > 0
+    assert dwellings["retrofit-schools - baseline"] == 0
+    assert rows["final_kwh"]["retrofit-schools - baseline"] < 0
+    folder = twin.path.rsplit("/", 1)[0]
+    assert pq.read_table(export_comparison(table, f"{folder}/c.parquet")).equals(table)
+    assert "convert - baseline" in export_comparison(table, f"{folder}/c.csv").read_text()
+    assert "<table" in export_comparison(table, f"{folder}/c.html").read_text()
+
+
+def test_the_cli_runs_lists_shows_compares_and_deletes(twin: Twin, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from twin.cli import cli
+
+    path = twin.path
+    twin.close()
+    weather = str(shared_data(*LYON))
+    runner = CliRunner()
+    file = tmp_path / "convert.yaml"
+    file.write_text(CONVERT)
+    done = runner.invoke(cli, ["--twin", path, "scenario", "run", str(file), "--weather", weather])
+    assert done.exit_code == 0, done.output
+    assert "dwellings" in done.output and "office->housing: convertible" in done.output
+    again = runner.invoke(cli, ["--twin", path, "scenario", "run", str(file), "--weather", weather])
+    assert again.exit_code == 1 and "exists already" in again.stderr
+    assert "convert" in runner.invoke(cli, ["--twin", path, "scenario", "list"]).output
+    assert "office->housing" in runner.invoke(cli, ["--twin", path, "scenario", "show", "convert"]).output
+    out = tmp_path / "cmp.csv"
+    cmp = runner.invoke(cli, ["--twin", path, "scenario", "compare", "convert", "--export", str(out)])
+    assert cmp.exit_code == 0 and out.exists()
+    assert runner.invoke(cli, ["--twin", path, "scenario", "delete", "convert"]).exit_code == 0
+    assert "convert" not in runner.invoke(cli, ["--twin", path, "scenario", "list"]).output

@@ -15,6 +15,10 @@ from twin.store import Twin
 __all__ = ["register"]
 
 
+def _abs(path: str | None) -> str | None:
+    return os.path.abspath(path) if path else None
+
+
 def _climate(twin: Twin, weather: str | None) -> Any:
     from buildings.weather import read_climate
 
@@ -114,7 +118,7 @@ def register(cli: click.Group, commands: dict[str, Any]) -> None:
         import twin.cli as tc
 
         data = tc.run(ctx, "scenario_run", {"path": os.path.abspath(file), "replace": replace,
-                                             "weather": os.path.abspath(weather) if weather else None})  # fmt: skip
+                                             "weather": _abs(weather)})  # fmt: skip
         tc.out.print(
             f"Scenario {data['scenario_id']} '{data['name']}': {data['overlay_buildings']} buildings changed."
         )
@@ -125,7 +129,8 @@ def register(cli: click.Group, commands: dict[str, Any]) -> None:
             tc.out.print(
                 f"  water {w['network_id']}: +{w['added_demand_l_s']:.2f} L/s peak at "
                 f"{len(w['nodes_with_added_demand'])} nodes; min pressure {w['min_pressure_m_before']:.1f} -> "
-                f"{w['min_pressure_m_after']:.1f} m; flags {w['flags_before'] or 'none'} -> {w['flags_after'] or 'none'}",
+                f"{w['min_pressure_m_after']:.1f} m; flags {w['flags_before'] or 'none'} -> "
+                f"{w['flags_after'] or 'none'}",
                 soft_wrap=True,
             )
 
