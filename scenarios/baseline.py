@@ -229,7 +229,9 @@ def resolve(twin: Twin, loaded: LoadedScenario, baseline: Baseline) -> Resolved:
                 ids = select_buildings(twin, selection, reversibility=rev_table, universe=sorted(universe))
             except ValueError as exc:
                 field_name = "where" if str(exc).startswith("SQL") else "within"
-                raise loaded.error((*at, "select", field_name), str(exc), "see docs/scenario.schema.json and examples/") from None
+                raise loaded.error(
+                    (*at, "select", field_name), str(exc), "see docs/scenario.schema.json and examples/"
+                ) from None
         step = Step(index=i, year=item.year, kind=kind, body=body, ids=ids)
         if kind in ("retrofit", "add_pv"):
             name = body.package if kind == "retrofit" else body.measure

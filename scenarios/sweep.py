@@ -213,13 +213,21 @@ def run_sweep(
     scheduler: str | None = None,
     workers: int = 2,
     chunk: int | None = None,
+    client: Any = None,
 ) -> pa.Table:
-    """Evaluate the variants on dask.distributed (a LocalCluster of ``workers`` processes unless ``scheduler``)."""
+    """Evaluate the variants on dask.distributed (a LocalCluster of ``workers`` processes unless ``scheduler``).
+
+    ``client``: an open :class:`dask.distributed.Client` to use as it is (left open), e.g. to time the sweep
+    without the cluster's start.
+    """
     from dask.distributed import Client, LocalCluster
 
     variants = list(variants)
-    size = chunk or max(1, -(-len(variants) // (max(workers, 1) * 2)))
-    chunks = [variants[i : i + size] for i in range(0, len(variants), size)]
+    if not variants:
+        return evaluate_variants(baseline, resolved, [])
+    if client is not None:
+        return _gather(client, baseline_to_arrow(baseline), resolved, _chunks(variants, workers, chunk))
+    chunks = _chunks(variants, workers, chunk)
     data = baseline_to_arrow(baseline)
     cluster = None
     try:
@@ -229,9 +237,7 @@ def run_sweep(
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)
         with client:
-            shared = client.scatter(data, broadcast=True)
-            futures = [client.submit(_worker, shared, resolved, c, pure=False) for c in chunks]
-            parts = client.gather(futures)
+            return _gather(client, data, resolved, chunks)
     except OSError as exc:
         raise TwinError(
             f"dask scheduler {scheduler or 'local'}: {exc}", "check the address and that it runs"
@@ -239,5 +245,19 @@ def run_sweep(
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def _chunks(variants: list[Variant], workers: int, chunk: int | None) -> list[list[Variant]]:
+    size = chunk or max(1, -(-len(variants) // (max(workers, 1) * 2)))
+    return [variants[i : i + size] for i in range(0, len(variants), size)]
+
+
+def _gather(client: Any, data: bytes, resolved: Resolved, chunks: list[list[Variant]]) -> pa.Table:
+    """Send the baseline once to every worker, a chunk of variants per task; the tables in grid order."""
+    shared = client.scatter(data, broadcast=True, hash=False)  # a key of its own per sweep
+    futures = [client.submit(_worker, shared, resolved, c, pure=False) for c in chunks]
+    parts = client.gather(futures)
     tables = [pa.ipc.open_stream(io.BytesIO(p)).read_all() for p in parts]
-    return pa.concat_tables(tables) if tables else evaluate_variants(baseline, resolved, [])
+    if not tables:
+        return pa.table({})
+    return pa.concat_tables(tables)

@@ -232,6 +232,7 @@ def test_a_forced_conversion_is_applied_and_a_vetoed_one_is_blocked_with_its_rea
     assert all(r["applied"] for r in rows)
 
 
+@pytest.mark.slow
 def test_the_baseline_travels_as_arrow_and_a_two_worker_sweep_equals_the_serial_run(
     demo_twin: Path, baseline: Baseline
 ) -> None:
