@@ -38,6 +38,7 @@ __all__ = [
     "Envelope",
     "Needs",
     "cooling_utilisation",
+    "group_codes",
     "heat_transfer_coefficients",
     "heating_utilisation",
     "monthly_needs",
@@ -231,19 +232,15 @@ def heating_utilisation(gamma: np.ndarray, a: np.ndarray | float) -> np.ndarray:
     [1.0, 0.8571, 0.6667, 0.4286, -0.5]
     """
     g = np.asarray(gamma, dtype=float)
-    a = np.broadcast_to(np.asarray(a, dtype=float), g.shape)
-    out = np.full(g.shape, np.nan)
+    a = np.asarray(a, dtype=float)
     with np.errstate(all="ignore"):
-        low = (g >= 0) & (g < 1) & (np.abs(g - 1) > 1e-9)
-        out[low] = (1 - g[low] ** a[low]) / (1 - g[low] ** (a[low] + 1))
-        high = (g > 1) & (np.abs(g - 1) > 1e-9)
-        x = 1.0 / g[high]
-        out[high] = (x ** (a[high] + 1) - x) / (x ** (a[high] + 1) - 1)
-        one = np.abs(g - 1) <= 1e-9
-        out[one] = a[one] / (a[one] + 1)
-        neg = g < 0
-        out[neg] = 1.0 / g[neg]
-    return out
+        x = np.where(g > 1, 1.0 / g, g)  # in [0, 1] for gamma >= 0: one power evaluation serves both branches
+        xa = x**a
+        xa1 = xa * x
+        out = np.where(g < 1, (1 - xa) / (1 - xa1), (xa1 - x) / (xa1 - 1))
+        out = np.where(np.abs(g - 1) <= 1e-9, a / (a + 1), out)
+        out = np.where(g < 0, 1.0 / g, out)
+    return np.where(np.isnan(g), np.nan, out)
 
 
 def cooling_utilisation(gamma: np.ndarray, a: np.ndarray | float) -> np.ndarray:
@@ -277,17 +274,29 @@ def heat_transfer_coefficients(env: Envelope, params: EnergyParameters) -> tuple
     return h_tr, h_ve
 
 
+def group_codes(values: np.ndarray) -> tuple[list[object], np.ndarray]:
+    """(distinct values, code of each value) in one hashing pass (None is a value of its own).
+
+    >>> group_codes(np.array(["b", None, "b"], dtype=object))
+    (['b', None], array([0, 1, 0]))
+    """
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    return [None if (u is None or u != u) else u for u in uniques], np.asarray(codes, dtype=np.intp)
+
+
 def _internal_gains_w_m2(use: np.ndarray, params: EnergyParameters) -> np.ndarray:
     gains = params.internal_gains_w_m2
     default = gains.get(params.default_use, 0.0)
-    uses, inverse = np.unique(np.asarray(use, dtype=object).astype(str), return_inverse=True)
-    per_use = np.array([gains.get(u, default) for u in uses], dtype=float)
+    uses, inverse = group_codes(use)
+    per_use = np.array([gains.get(str(u), default) if u is not None else default for u in uses], dtype=float)
     return per_use[inverse]
 
 
 def _heat_capacity(classes: np.ndarray, params: EnergyParameters) -> np.ndarray:
-    names, inverse = np.unique(np.asarray(classes, dtype=object).astype(str), return_inverse=True)
-    per_class = np.array([params.heat_capacity_j_k_m2.get(c, np.nan) for c in names], dtype=float)
+    names, inverse = group_codes(classes)
+    per_class = np.array([params.heat_capacity_j_k_m2.get(str(c), np.nan) for c in names], dtype=float)
     return per_class[inverse]
 
 
@@ -332,7 +341,8 @@ def monthly_needs(env: Envelope, climate: Climate, params: EnergyParameters | No
     q_gn = q_int + q_sol
 
     with np.errstate(all="ignore"):
-        tau = (_heat_capacity(env.heat_capacity_class, p) * floor / 3600.0) / h
+        # a (nearly) lossless zone has an unbounded time constant: cap it (1e6 h makes eta the step function)
+        tau = np.minimum((_heat_capacity(env.heat_capacity_class, p) * floor / 3600.0) / h, 1e6)
         a_h = (p.a0_heating + tau / p.tau0_heating_h)[:, None]
         a_c = (p.a0_cooling + tau / p.tau0_cooling_h)[:, None]
         gamma_h = np.where(q_ht != 0, q_gn / np.where(q_ht != 0, q_ht, 1.0), np.inf)
@@ -344,8 +354,7 @@ def monthly_needs(env: Envelope, climate: Climate, params: EnergyParameters | No
         cooling = np.maximum(q_gn - eta_c * q_ht_cool, 0.0)
 
     bad = np.array([r is not None for r in env.unknown_reason], dtype=bool) if n else np.zeros(0, bool)
-    # a zone without losses (H = 0) has an infinite time constant: no heating need, all gains to cool
-    bad |= ~np.isfinite(h) | ~(np.isfinite(tau) | (h == 0)) | ~np.isfinite(floor) | ~np.isfinite(q_gn).all(axis=1)
+    bad |= ~np.isfinite(h) | ~np.isfinite(tau) | ~np.isfinite(floor) | ~np.isfinite(q_gn).all(axis=1)
     arrays = [heating, cooling, q_tr, q_ve, q_int, q_sol, eta_h, eta_c]
     for array in arrays:
         array[bad] = np.nan

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from buildings.energy import SURFACE_KINDS, Envelope
 from buildings.weather import ORIENTATIONS
+from twin.errors import TwinError
 
 __all__ = [
     "DEFAULT_ARCHETYPES",
@@ -32,6 +34,7 @@ __all__ = [
     "envelope_from_surfaces",
     "heat_capacity_class_from_materials",
     "period_index",
+    "tabula_archetypes",
 ]
 
 
@@ -66,6 +69,49 @@ class ArchetypeTable:
 
 
 DEFAULT_ARCHETYPES = ArchetypeTable()
+
+
+def tabula_archetypes(csv_path: str | Path, size_class: str = "SFH") -> ArchetypeTable:
+    """An :class:`ArchetypeTable` from the TABULA France typology (``tabula_france.csv``, one size class).
+
+    One period per construction-year class of the existing state (``*.001`` variants): roof, wall, floor,
+    window and door U-values (``U_*_1``) and infiltration (``n_air_infiltration``); heavy below 1975 as in the
+    default table. ``size_class``: SFH (single family), TH (terraced), MFH (multi-family), AB (apartment block).
+    Cite: Loga, Stein & Diefenbach 2016, TABULA/EPISCOPE (see the data set's SOURCE.md).
+    """
+    import csv
+
+    file = Path(csv_path)
+    if not file.is_file():
+        raise TwinError(f"TABULA typology {file}: not found", "give the tabula_france.csv file")
+    with file.open(encoding="utf-8") as handle:
+        rows = [
+            r
+            for r in csv.DictReader(handle)
+            if r.get("Code_BuildingSizeClass") == size_class and r.get("Code_BuildingVariant", "").endswith(".001")
+        ]
+    if not rows:
+        raise TwinError(f"TABULA typology {file}: no existing-state row of size class {size_class}",
+                        "size classes: SFH, TH, MFH, AB")  # fmt: skip
+    rows.sort(key=lambda r: int(r["Year2_Building"]))
+
+    def values(column: str) -> tuple[float, ...]:
+        return tuple(float(r[column]) for r in rows)
+
+    last = tuple(int(r["Year2_Building"]) for r in rows)
+    return ArchetypeTable(
+        last_year=(*last[:-1], 9999),
+        label=tuple(f"{r['Year1_Building']}-{r['Year2_Building']}" for r in rows),
+        u_wall=values("U_Wall_1"),
+        u_lost_attic=values("U_Roof_1"),
+        u_flat_roof=values("U_Roof_1"),
+        u_ground_floor=values("U_Floor_1"),
+        u_window=values("U_Window_1"),
+        u_door=values("U_Door_1"),
+        infiltration_1_h=values("n_air_infiltration"),
+        heat_capacity_class=tuple("heavy" if y < 1975 else "medium" for y in last),
+        source=f"TABULA France {size_class} existing state (Loga et al. 2016), {file.name}",
+    )
 
 
 @dataclass(frozen=True)
@@ -196,10 +242,17 @@ def envelope_from_lod1(
         "windows split equally N/E/S/W; party walls counted as facade",
         f"reference floor = {p.net_to_gross} x footprint x storeys; volume = reference x {p.room_height_m} m",
     ]
-    assumptions = [
-        [*common, f"period {labels[i]}", *(["perimeter of a square footprint"] if square[i] else [])]
-        for i in range(n)
-    ]
+    # one shared list per (period, square) group, not one per building
+    group = np.where(idx >= 0, idx, len(t.last_year)) * 2 + square.astype(int)
+    notes = {
+        int(g): [
+            *common,
+            f"period {labels[np.argmax(group == g)]}",
+            *(["perimeter of a square footprint"] if g % 2 else []),
+        ]
+        for g in np.unique(group)
+    }
+    assumptions = [notes[g] for g in group.tolist()]
     return Envelope(
         building_id=ids,
         route=np.full(n, "lod1", dtype=object),

@@ -21,6 +21,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from buildings.energy import group_codes
+
 __all__ = [
     "CARRIERS",
     "DPE_CLASSES",
@@ -112,10 +114,10 @@ class DeliveredEnergy:
 
 
 def _lookup(keys: np.ndarray, table: Mapping[str, object], attribute: str | None = None) -> np.ndarray:
-    names, inverse = np.unique(np.asarray(keys, dtype=object).astype(str), return_inverse=True)
+    names, inverse = group_codes(keys)
     values = []
     for name in names:
-        item = table.get(name)
+        item = table.get(str(name)) if name is not None else None
         value = getattr(item, attribute) if (item is not None and attribute) else item
         values.append(np.nan if value is None else value)
     return np.asarray(values, dtype=float if attribute != "energy" else object)[inverse]

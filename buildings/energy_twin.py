@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from buildings.energy import EnergyParameters, Envelope, monthly_needs
+from buildings.energy import EnergyParameters, Envelope, group_codes, monthly_needs
 from buildings.energy_archetypes import (
     ArchetypeParameters,
     envelope_from_lod1,
@@ -202,17 +202,32 @@ def assess_energy(
         return pa.array(v, pa.float64(), mask=~np.isfinite(v))
 
     def monthly(values: np.ndarray) -> pa.Array:
-        rows = [list(map(float, r)) if ok else None for r, ok in zip(values, known, strict=True)]
-        return pa.array(rows, pa.list_(pa.float64(), 12))
+        flat = pa.array(np.where(known[:, None], values, 0.0).ravel(), pa.float64())
+        return pa.FixedSizeListArray.from_arrays(flat, 12, mask=pa.array(~known))
 
-    assumptions = []
-    for i in range(n):
+    # the assumptions JSON is built once per group of buildings that share it, not once per building
+    use_unknown = np.array([u is None for u in envelope.use], dtype=bool)
+    carrier_unknown = (
+        np.ones(n, dtype=bool) if carrier is None else np.array([c is None for c in carrier], dtype=bool)
+    )
+    note_id = (
+        np.array([id(a) for a in envelope.assumptions], dtype=np.int64) if envelope.assumptions else np.zeros(n)
+    )
+    class_code = group_codes(envelope.heat_capacity_class)[1]
+    route_code = group_codes(envelope.route)[1]
+    keys = np.column_stack(
+        [note_id, class_code, route_code, envelope.ventilation_1_h, envelope.infiltration_1_h, use_unknown,
+         carrier_unknown]
+    ).astype(float) if n else np.zeros((0, 7))  # fmt: skip
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    texts = []
+    for i in first.tolist():
         notes = list(envelope.assumptions[i]) if envelope.assumptions else []
-        if envelope.use[i] is None:
+        if use_unknown[i]:
             notes.append(f"use unknown: taken as {p.default_use}")
-        if carrier is None or carrier[i] is None:
+        if carrier_unknown[i]:
             notes.append(f"heating carrier unknown: {s.default_carrier} assumed (⚠)")
-        assumptions.append(
+        texts.append(
             json.dumps(
                 {
                     "route": envelope.route[i],
@@ -229,6 +244,9 @@ def assess_energy(
                 ensure_ascii=False,
             )
         )
+    assumptions = pa.DictionaryArray.from_arrays(
+        pa.array(np.asarray(inverse, dtype=np.int32).ravel()), pa.array(texts, pa.string())
+    ).cast(pa.string())
     status = np.where(known, "ok", "unknown")
     reason = [
         None if k else (r or "an input is missing") for k, r in zip(known, envelope.unknown_reason, strict=True)
@@ -268,7 +286,7 @@ def assess_energy(
             "metered_kwh": pa.array(metered, pa.float64(), mask=~np.isfinite(metered)),
             "calibration_factor": col(factor),
             "calibrated_final_kwh": col(delivered.final_kwh * factor),
-            "assumptions": pa.array(assumptions, pa.string()),
+            "assumptions": assumptions,
             "computed_at": pa.array([now] * n, pa.timestamp("us")),
         }
     )

@@ -52,6 +52,8 @@ __all__ = [
     "Catalogue",
     "FinanceParameters",
     "Measure",
+    "RetrofitState",
+    "apply_package",
     "assess_retrofit",
     "load_catalogue",
     "measure_names",
@@ -210,7 +212,12 @@ def _by_use(values: Mapping[str, float], use: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class _State:
+class RetrofitState:
+    """Buildings after some measures: the changed envelope and carriers, PV and lighting savings, capex.
+
+    ``capex_life`` is the sum of capex x lifetime (for the capex-weighted lifetime of a package).
+    """
+
     envelope: Envelope
     carrier: np.ndarray
     pv_kwh: np.ndarray  # self-consumed PV electricity, kWh/yr
@@ -221,8 +228,8 @@ class _State:
 
 
 def _apply(
-    state: _State, measure: Measure, climate: Climate, params: EnergyParameters, systems: SystemParameters
-) -> _State:
+    state: RetrofitState, measure: Measure, climate: Climate, params: EnergyParameters, systems: SystemParameters
+) -> RetrofitState:
     env = state.envelope
     n = len(env)
     capex = np.zeros(n)
@@ -269,9 +276,37 @@ def _apply(
         delta = np.clip(_by_use(measure.power_before_w_m2, use) - _by_use(measure.power_after_w_m2, use), 0, None)
         light = light + env.floor_area_m2 * delta * _by_use(measure.hours_per_yr, use) / 1000.0
         capex = env.floor_area_m2 * _by_use(measure.cost_eur_per_m2, use)
-    return _State(
+    return RetrofitState(
         env, carrier, pv, export, light, state.capex + capex, state.capex_life + capex * measure.lifetime_yr
     )
+
+
+def apply_package(
+    envelope: Envelope,
+    climate: Climate,
+    catalogue: Catalogue,
+    package: str,
+    *,
+    carrier: np.ndarray | None = None,
+    params: EnergyParameters | None = None,
+    systems: SystemParameters | None = None,
+) -> RetrofitState:
+    """The buildings after every measure of ``package`` (or one measure), in the package's order.
+
+    For the scenarios engine: run :func:`~buildings.energy.monthly_needs` on ``state.envelope`` and
+    :func:`~buildings.energy_systems.delivered_energy` with ``state.carrier`` to get the retrofitted twin's energy.
+    """
+    p = params or EnergyParameters()
+    s = systems or SystemParameters()
+    _, measures = resolve_measures(catalogue, package)
+    n = len(envelope)
+    base = np.asarray(carrier, dtype=object).copy() if carrier is not None else np.full(n, None, dtype=object)
+    base[np.array([c is None for c in base], dtype=bool)] = s.default_carrier
+    zero = np.zeros(n)
+    state = RetrofitState(envelope, base, zero, zero, zero, zero, zero)
+    for m in measures:
+        state = _apply(state, catalogue.measures[m], climate, p, s)
+    return state
 
 
 def assess_retrofit(
@@ -308,7 +343,7 @@ def assess_retrofit(
     elec_price = s.prices_eur_kwh.get("electricity", np.nan)
     elec_co2 = s.cooling_co2_kg_kwh
 
-    def evaluate(state: _State) -> dict[str, np.ndarray]:
+    def evaluate(state: RetrofitState) -> dict[str, np.ndarray]:
         needs = monthly_needs(state.envelope, climate, p)
         d = delivered_energy(
             needs.heating_annual_kwh, needs.cooling_annual_kwh, area, use, state.carrier, params=s
@@ -325,9 +360,9 @@ def assess_retrofit(
         }
 
     zero = np.zeros(n)
-    start = _State(envelope, base_carrier, zero, zero, zero, zero, zero)
+    start = RetrofitState(envelope, base_carrier, zero, zero, zero, zero, zero)
     before = evaluate(start)
-    runs: list[tuple[str, _State]] = []
+    runs: list[tuple[str, RetrofitState]] = []
     if each_measure and len(measures) > 1:
         runs += [(m, _apply(start, catalogue.measures[m], climate, p, s)) for m in measures]
     state = start

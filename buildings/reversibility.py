@@ -24,7 +24,24 @@ residents = 2.16 n, pupils = 0.21 n; a school counts A / m² per pupil, offices 
 converted area times the €/m² range of the difficulty class given by the score (twin convention ⚠).
 
 Entry points: :func:`assess` (measures -> results and criteria tables; pure), :func:`applicable_paths`.
-The scenarios engine calls :func:`assess` with its own measures and rules.
+The scenarios engine calls :func:`assess` with its own measures (e.g. a scenario's changed heights or uses fed to
+:func:`~buildings.reversibility_measures.measure_gis`) and rules; :mod:`buildings.reversibility_store` does the
+same on a twin and stores the results.
+
+Examples
+--------
+>>> import shapely
+>>> from buildings.reversibility_measures import measure_gis
+>>> from buildings.reversibility_rules import default_rules
+>>> lod1 = pa.table({"building_id": ["a", "b"], "footprint": shapely.to_wkb([shapely.box(0, 0, 40, 13),
+...     shapely.box(0, 0, 40, 20)]), "height_m": [12.0, 12.0], "storeys_above_ground": [4, 4],
+...     "use": ["office", "office"], "construction_year": [1972, 1990], "source_ref": ["1", "2"],
+...     "route": ["gis", "gis"]})
+>>> rules = default_rules()
+>>> result = assess(measure_gis(lod1, rules), lod1, rules, ["office->housing"])
+>>> [(r["building_id"], r["convertible"], json.loads(r["vetoes"])[0]["criterion"] if r["vetoes"] != "[]" else None)
+...  for r in result.results.to_pylist()]
+[('a', None, None), ('b', False, 'depth')]
 """
 
 from __future__ import annotations
@@ -148,6 +165,7 @@ def assess(
     *,
     carbon: pa.Table | None = None,
     force: bool = False,
+    force_unknown_use: bool = False,
 ) -> Assessment:
     """Score every building of ``buildings`` on its applicable paths; pure and vectorised over buildings.
 
@@ -164,8 +182,11 @@ def assess(
     carbon:
         Optional per-building table from :func:`buildings.carbon.structure_carbon` (not used in the score).
     force:
-        Assess the given paths even for buildings whose current use is not the path's origin (a study of one
-        building asked for explicitly).
+        Assess the given paths even for buildings whose current use is not the path's origin (a path asked
+        for explicitly on given buildings).
+    force_unknown_use:
+        Assess every path for buildings whose current use is unknown (a study of one building asked for
+        explicitly); otherwise they get the paths from ``any`` only.
 
     Returns
     -------
@@ -185,6 +206,8 @@ def assess(
             mask = np.ones(len(uses), bool)
         else:
             mask = np.isin(uses, np.array(rule.from_, dtype=object))
+            if force_unknown_use:
+                mask |= np.array([u is None for u in uses], bool)
         if not mask.any():
             continue
         r, c = _assess_path(prep, buildings.filter(pa.array(mask)), mask, rules, name, rule)
@@ -283,7 +306,9 @@ def _assess_path(
     crit = prep.crit.take(pa.array(rows, pa.int64()))
     values = prep.values[rows]
     row_b = local[prep.row_b[rows]]
-    row_s = np.where(prep.row_s[rows] >= 0, s_local[np.maximum(prep.row_s[rows], 0)], -1)
+    row_s = np.full(len(rows), -1, np.int64)
+    if len(s_local):
+        row_s = np.where(prep.row_s[rows] >= 0, s_local[np.maximum(prep.row_s[rows], 0)], -1)
     keys = list(rule.criteria)
     path_pos = np.full(len(CRITERIA), -1, np.int64)
     path_pos[codes] = np.arange(len(codes))
@@ -443,13 +468,13 @@ def _assess_path(
             "difficulty": pa.array(
                 np.array(["light", "medium", "heavy"], dtype=object)[level], pa.string(), mask=vetoed
             ),
-            "converted_area_m2": pa.array(converted),
-            "dwellings": pa.array(dwellings),
-            "residents": pa.array(residents),
-            "pupils": pa.array(pupils),
-            "workstations": pa.array(workstations),
-            "cost_low_eur": pa.array(cost_low),
-            "cost_high_eur": pa.array(cost_high),
+            "converted_area_m2": _nullable(converted),
+            "dwellings": _nullable(dwellings),
+            "residents": _nullable(residents),
+            "pupils": _nullable(pupils),
+            "workstations": _nullable(workstations),
+            "cost_low_eur": _nullable(cost_low),
+            "cost_high_eur": _nullable(cost_high),
         },
         schema=RESULT_SCHEMA,
     )
@@ -466,7 +491,7 @@ def _assess_path(
             "storey_id": kept["storey_id"],
             "criterion": kept["criterion"],
             "label": _text(k, [CRITERIA[key].label for key in keys]),
-            "value": kept["value"],
+            "value": _nullable(values[keep_idx]),
             "unit": _text(k, [CRITERIA[key].unit for key in keys]),
             "threshold": pa.array(out_threshold[keep_idx]),
             "worst": pa.array(out_worst[keep_idx]),
@@ -490,6 +515,11 @@ def _assess_path(
 def _text(codes: np.ndarray, texts: list[str]) -> pa.Array:
     """Strings from integer codes into ``texts``, built in Arrow (no Python string per row)."""
     return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(texts, pa.string()))
+
+
+def _nullable(values: np.ndarray) -> pa.Array:
+    """Floats with NaN (unknown) as null."""
+    return pa.array(values, pa.float64(), mask=np.isnan(values))
 
 
 def _veto_json(vetoes: dict[int, list[dict[str, object]]], nb: int) -> np.ndarray:
@@ -567,7 +597,8 @@ def _storey_summaries(
     notes: pa.Array | list[str] = crit["note"].take(picked)
     several = np.flatnonzero(counts > 1)
     if len(several):  # IFC buildings with several storeys: merge their GlobalIds, say which storey is the worst
-        evidence, notes = evidence.to_pylist(), notes.to_pylist()
+        evidence = crit["evidence"].take(picked).to_pylist()
+        notes = crit["note"].take(picked).to_pylist()
         for g in several:
             members = pa.array(idx[order[starts[g] : starts[g] + counts[g]]], pa.int64())
             ids: set[str] = set()
@@ -588,7 +619,7 @@ def _storey_summaries(
             "storey_id": pa.nulls(n, TEXT),
             "criterion": _text(np.zeros(n, np.int32), [key]),
             "label": _text(np.zeros(n, np.int32), [info.label]),
-            "value": pa.array(value),
+            "value": _nullable(value),
             "unit": _text(np.zeros(n, np.int32), [info.unit]),
             "threshold": pa.array(np.full(n, threshold)),
             "worst": pa.array(np.full(n, c.worst if c.worst is not None else threshold)),

@@ -172,11 +172,9 @@ def _design_load(
     """Design imposed load of a storey: the storey's own, the building's Twin_DesignBasis, the current use."""
     own = storey.get("imposed_load_kn_m2")
     if own is not None:
-        return (
-            float(own),
-            f"storeys.imposed_load_kn_m2 ({storey.get('imposed_load_source') or 'stored'})",
-            [storey["storey_id"]],
-        )
+        origin = storey.get("imposed_load_source") or "stored"
+        read = f", read from {storey['imposed_load_evidence']}" if storey.get("imposed_load_evidence") else ""
+        return float(own), f"storeys.imposed_load_kn_m2 ({origin}{read})", [storey["storey_id"]]
     basis = psets.get("Twin_DesignBasis", {}).get("ImposedLoad_kN_m2")
     if basis is not None:
         return float(basis), "Twin_DesignBasis.ImposedLoad_kN_m2 of the building", [building["building_id"]]
@@ -265,7 +263,7 @@ def measure_ifc(tables: BuildingTables, rules: Rules) -> Measures:
         if wall_rate is None:
             note = "no wall of the model states LoadBearing: structure unknown"
         elif wall_rate > 0:
-            note = f"{len(internal)} internal load-bearing walls (cross walls about every {1 / wall_rate:.1f} m)"
+            note = f"{len(internal)} internal load-bearing walls (cross walls), {wall_rate:.3f} m per m² of floor"
         else:
             grid = f.get("column_grid_m")
             note = f"column-slab: {len(columns)} columns" + (f" on a {grid:.1f} m grid" if grid else "")
@@ -323,14 +321,14 @@ def measure_ifc(tables: BuildingTables, rules: Rules) -> Measures:
             _ev([top["storey_id"]] if top else []),
             f"floor of the top storey {top['name']} above the ground floor" if top else "no storeys",
         )
-        rated = [
-            (e, _decibels(e["acoustic_rating"]))
-            for e in elements
-            if e["acoustic_rating"] and e["is_external"] is not True and _decibels(e["acoustic_rating"])
-        ]
+        rated: list[tuple[dict[str, Any], float]] = []
+        for e in elements:
+            db = _decibels(e["acoustic_rating"]) if e["is_external"] is not True else None
+            if db:
+                rated.append((e, db))
         add(
             "acoustics",
-            min(db for _, db in rated) if rated else math.nan,  # type: ignore[type-var]
+            min(db for _, db in rated) if rated else math.nan,
             _ev([e["ifc_guid"] for e, _ in rated]),
             "lowest AcousticRating (Rw, indicative of D_nT,A) of internal elements"
             if rated

@@ -134,7 +134,6 @@ class Rules(_Strict):
 
     version: str
     name: str
-    reference_year: int
     parameters: Parameters
     imposed_loads_kn_m2: dict[str, float]
     paths: dict[str, PathRule] = Field(min_length=1)
@@ -169,6 +168,25 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+def _check_duplicates(node: yaml.Node | None, origin: str, where: str = "") -> None:
+    """YAML keeps the last of two equal keys silently; a rule file must not (which one did the author mean?)."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            line = key.start_mark.line + 1
+            name = f"{where}.{key.value}" if where else str(key.value)
+            if key.value in seen:
+                raise TwinError(
+                    f"{origin}:{line}: {name}: duplicate key (first at line {seen[key.value]})",
+                    "keep one of the two",
+                )
+            seen[key.value] = line
+            _check_duplicates(value, origin, name)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_duplicates(item, origin, f"{where}[{i}]")
+
+
 def _dotted(loc: tuple[Any, ...]) -> str:
     return ".".join("from" if p == "from_" else str(p) for p in loc)
 
@@ -181,7 +199,7 @@ def parse_rules(text: str, origin: str = "<rules>") -> Rules:
     >>> parse_rules("version: x", "r.yaml")
     Traceback (most recent call last):
     ...
-    twin.errors.TwinError: r.yaml:1: name: field required (and 4 more errors)
+    twin.errors.TwinError: r.yaml:1: name: field required (and 3 more errors)
     """
     try:
         tree = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -192,6 +210,7 @@ def parse_rules(text: str, origin: str = "<rules>") -> Rules:
         raise TwinError(
             f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})", "fix the YAML syntax"
         ) from exc
+    _check_duplicates(tree, origin)
     if not isinstance(data, dict):
         raise TwinError(f"{origin}: a rule file is a mapping (version, name, paths, ...)", "see the default file")
     try:

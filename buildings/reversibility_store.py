@@ -118,7 +118,8 @@ def assess_twin(
     """Assess the twin's buildings (all, or ``building_ids``) on ``paths`` (default all) and store the results.
 
     Returns the assessment and the per-building structure carbon (:data:`buildings.carbon.CARBON_SCHEMA`).
-    When ``building_ids`` are given the paths are assessed whatever the buildings' current use.
+    With ``building_ids`` and ``paths`` the paths are assessed whatever the buildings' current use; with
+    ``building_ids`` alone, the paths that apply to each building's use (every path when the use is unknown).
     """
     rules = rules or default_rules()
     for name in paths or []:
@@ -135,20 +136,44 @@ def assess_twin(
         tables.buildings.select(["building_id", "use", "route"]),
         rules,
         paths,
-        force=bool(building_ids),
+        force=bool(building_ids and paths),
+        force_unknown_use=bool(building_ids),
     )
     if store:
-        store_assessment(twin, result, carbon, scenario_id)
+        store_assessment(
+            twin,
+            result,
+            carbon,
+            scenario_id,
+            assessed=(tables.buildings["building_id"].to_pylist(), paths or list(rules.paths)),
+        )
     return result, carbon
 
 
-def store_assessment(twin: Twin, result: Assessment, carbon: pa.Table, scenario_id: int = 0) -> int:
-    """Replace the rows of the assessed (scenario, building, path) pairs; one transaction. Returns rows stored."""
+def store_assessment(
+    twin: Twin,
+    result: Assessment,
+    carbon: pa.Table,
+    scenario_id: int = 0,
+    assessed: tuple[list[str], list[str]] | None = None,
+) -> int:
+    """Replace the stored rows of what was assessed, in one transaction; returns the rows stored.
+
+    ``assessed`` = (building ids, paths) that were looked at: their old rows go even where no path applies any
+    more (a building whose use changed); by default, the (building, path) pairs of ``result``.
+    """
     res = result.results
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     n = res.num_rows
-    if n == 0:
-        return 0
+    if assessed is not None:
+        keys = pa.table({"building_id": pa.array(assessed[0], pa.string())})
+        paths = assessed[1]
+        condition = "t.building_id = k.building_id AND list_contains(?, t.path)"
+        params: list[object] = [scenario_id, paths]
+    else:
+        keys = res.select(["building_id", "path"])
+        condition = "t.building_id = k.building_id AND t.path = k.path"
+        params = [scenario_id]
     volume = dict(zip(carbon["building_id"].to_pylist(), carbon["structure_volume_m3"].to_pylist(), strict=True))
     kept = dict(zip(carbon["building_id"].to_pylist(), carbon["carbon_kgco2e"].to_pylist(), strict=True))
     cover = dict(zip(carbon["building_id"].to_pylist(), carbon["coverage"].to_pylist(), strict=True))
@@ -166,7 +191,6 @@ def store_assessment(twin: Twin, result: Assessment, carbon: pa.Table, scenario_
     criteria = result.criteria.append_column(
         "scenario_id", pa.array(np.full(result.criteria.num_rows, scenario_id, np.int32))
     )
-    keys = res.select(["building_id", "path"])
     with twin.write() as cur:
         cur.register("__rev_keys", keys)
         cur.register("__rev_results", table)
@@ -174,9 +198,7 @@ def store_assessment(twin: Twin, result: Assessment, carbon: pa.Table, scenario_
         try:
             for target in ("res_reversibility", "res_reversibility_criteria"):
                 cur.execute(
-                    f"DELETE FROM {target} t USING __rev_keys k WHERE t.scenario_id = ? "
-                    "AND t.building_id = k.building_id AND t.path = k.path",
-                    [scenario_id],
+                    f"DELETE FROM {target} t USING __rev_keys k WHERE t.scenario_id = ? AND {condition}", params
                 )
             cols = [f.name for f in table.schema]
             cur.execute(

@@ -330,15 +330,21 @@ def lamps_from_twin(twin: Twin, network_id: str | None = None, district_grid_m: 
     """
     where = " AND n.network_id = ?" if network_id else ""
     params: list[object] = [network_id] if network_id else []
-    street_sql = "coalesce(" + ", ".join(f"n.attributes->>'{k}'" for k in _STREET_KEYS) + ")"
-    district_sql = "coalesce(" + ", ".join(f"n.attributes->>'{k}'" for k in _DISTRICT_KEYS) + ")"
+    keys = ["technology", "wattage_w", *_STREET_KEYS, *_DISTRICT_KEYS]
+    paths = ", ".join(f"'$.{k}'" for k in keys)
+    street = ", ".join(f"v[{3 + i}]" for i in range(len(_STREET_KEYS)))
+    district = ", ".join(f"v[{3 + len(_STREET_KEYS) + i}]" for i in range(len(_DISTRICT_KEYS)))
+    step = float(district_grid_m)
+    grid = f"'grid{step:.0f}m:' || floor(x / {step})::BIGINT || '_' || floor(y / {step})::BIGINT"
     table = twin.query(
-        f"""SELECT n.node_id, n.network_id, n.attributes->>'technology' AS technology,
-                   TRY_CAST(n.attributes->>'wattage_w' AS DOUBLE) AS wattage_w,
-                   {street_sql} AS street, {district_sql} AS district,
-                   ST_X(n.geom) AS x, ST_Y(n.geom) AS y
-            FROM network_nodes n JOIN networks w USING (network_id)
-            WHERE w.kind = 'lighting' AND n.node_kind = 'light'{where} ORDER BY n.node_id""",
+        f"""WITH lamps AS MATERIALIZED (  -- materialised: the JSON is parsed once, not once per v[i]
+                SELECT n.node_id, n.network_id, json_extract_string(n.attributes, [{paths}]) AS v,
+                       ST_X(n.geom) AS x, ST_Y(n.geom) AS y
+                FROM network_nodes n JOIN networks w USING (network_id)
+                WHERE w.kind = 'lighting' AND n.node_kind = 'light'{where})
+            SELECT node_id, network_id, v[1] AS technology, TRY_CAST(v[2] AS DOUBLE) AS wattage_w,
+                   coalesce({street}) AS street, coalesce({district}, {grid}) AS district
+            FROM lamps ORDER BY node_id""",
         params,
     )
     if network_id and table.num_rows == 0:
@@ -347,25 +353,13 @@ def lamps_from_twin(twin: Twin, network_id: str | None = None, district_grid_m: 
             "ingest it: twin ingest network FILE --kind lighting",
         )
     col = {c: table.column(c).to_numpy(zero_copy_only=False) for c in table.column_names}
-    x = np.asarray(col["x"], dtype=float)
-    y = np.asarray(col["y"], dtype=float)
-    step = district_grid_m
-    grid = np.char.add(
-        f"grid{step:.0f}m:",
-        np.char.add(
-            np.floor(x / step).astype(int).astype(str),
-            np.char.add("_", np.floor(y / step).astype(int).astype(str)),
-        ),
-    ).astype(object)
-    district = np.asarray(col["district"], dtype=object)
-    district = np.where([d is None for d in district], grid, district)
-    wattage = np.array([np.nan if v is None else v for v in col["wattage_w"]], dtype=float)
+    wattage = table.column("wattage_w").fill_null(np.nan).to_numpy(zero_copy_only=False).astype(float)
     return LampInventory(
         node_id=np.asarray(col["node_id"], dtype=object),
         technology=np.asarray(col["technology"], dtype=object),
         wattage_w=wattage,
         street=np.asarray(col["street"], dtype=object),
-        district=district,
+        district=np.asarray(col["district"], dtype=object),
         network_id=np.asarray(col["network_id"], dtype=object),
     )
 
@@ -450,7 +444,10 @@ def store_lighting(
         written = 0
         for table in rows:
             opts = table.column("option").to_numpy(zero_copy_only=False).astype(str)
-            table = table.append_column("assumptions", pa.array([notes[o] for o in opts], pa.string()))
+            per_lamp_rows = table.column("level")[0].as_py() == "lamp" if table.num_rows else False
+            # the inputs are stated once per option on its street, district and town rows, not on 30,000 lamps
+            texts = [None] * table.num_rows if per_lamp_rows else [notes[o] for o in opts]
+            table = table.append_column("assumptions", pa.array(texts, pa.string()))
             table = table.append_column("scenario_id", pa.array(np.full(table.num_rows, scenario_id, np.int32)))
             table = table.append_column("computed_at", pa.array([now] * table.num_rows, pa.timestamp("us")))
             cur.register("lighting_rows", table)

@@ -170,3 +170,20 @@ def test_the_cli_assesses_remembers_the_weather_and_says_what_is_missing(fzk: Pa
     assert again.exit_code == 0 and "kWh/m2/yr" in again.output
     with Twin(path, read_only=True) as twin:
         assert twin.query("SELECT count(*) FROM res_energy").column(0)[0].as_py() == 1
+
+
+def test_the_retrofit_command_stores_a_package_for_fzk_haus(fzk: Path, tmp_path: Path) -> None:
+    path = tmp_path / "twin.duckdb"
+    path.write_bytes(fzk.read_bytes())
+    with Twin(path) as twin:
+        bid = twin.query("SELECT building_id FROM buildings").column(0)[0].as_py()
+    weather = str(shared_data(*LYON))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--twin", str(path), "retrofit", bid, "--package", "bbc", "--weather", weather])
+    assert result.exit_code == 0, result.output
+    assert "package: saves" in result.output and "DPE" in result.output
+    bad = runner.invoke(cli, ["--twin", str(path), "retrofit", bid, "--package", "magic"])
+    assert bad.exit_code == 1 and "'magic': unknown" in bad.stderr
+    with Twin(path, read_only=True) as twin:
+        rows = twin.query("SELECT measure, status FROM res_retrofit ORDER BY measure").to_pylist()
+    assert len(rows) == 7 and {r["status"] for r in rows} == {"ok"}

@@ -55,13 +55,17 @@ def assess_energy_command(
     weather: str | None = None,
     default_year: int | None = None,
     scenario_id: int = 0,
+    tabula: str | None = None,
+    tabula_class: str = "SFH",
 ) -> dict[str, Any]:
     """Assess the energy of the twin's buildings (or some) and store ``res_energy``; returns a summary."""
-    from buildings.energy_archetypes import ArchetypeParameters
+    from buildings.energy_archetypes import DEFAULT_ARCHETYPES, ArchetypeParameters, tabula_archetypes
     from buildings.energy_twin import assess_energy, envelopes_from_twin, metered_consumption, store_energy
 
     climate = _climate(twin, weather)
-    envelope = envelopes_from_twin(twin, building_ids, ArchetypeParameters(default_year=default_year))
+    table_of_periods = tabula_archetypes(tabula, tabula_class) if tabula else DEFAULT_ARCHETYPES
+    archetypes = ArchetypeParameters(table=table_of_periods, default_year=default_year)
+    envelope = envelopes_from_twin(twin, building_ids, archetypes)
     ids = envelope.building_id.astype(str).tolist()
     table = assess_energy(
         envelope,
@@ -218,6 +222,12 @@ def register(cli: click.Group, commands: dict[str, Any]) -> None:
     @click.option("--weather", metavar="FILE.epw", help="EnergyPlus weather file; remembered in the twin.")
     @click.option("--default-year", type=int, help="Construction year assumed where unknown (else: unknown).")
     @click.option("--scenario", "scenario_id", type=int, default=0, show_default=True)
+    @click.option(
+        "--tabula",
+        metavar="FILE.csv",
+        help="U-values by period from the TABULA France typology (tabula_france.csv) instead of the 3CL defaults.",
+    )
+    @click.option("--tabula-class", default="SFH", show_default=True, help="TABULA size class: SFH, TH, MFH, AB.")
     @click.pass_context
     def assess_energy(
         ctx: click.Context,
@@ -225,6 +235,8 @@ def register(cli: click.Group, commands: dict[str, Any]) -> None:
         weather: str | None,
         default_year: int | None,
         scenario_id: int,
+        tabula: str | None,
+        tabula_class: str,
     ) -> None:
         """Monthly heating and cooling needs (ISO 13790), final and primary energy, CO2, DPE class and décret
         tertiaire targets of every building; IFC buildings with their real envelope, GIS blocks with an archetype.
@@ -239,6 +251,8 @@ def register(cli: click.Group, commands: dict[str, Any]) -> None:
                 "weather": os.path.abspath(weather) if weather else None,
                 "default_year": default_year,
                 "scenario_id": scenario_id,
+                "tabula": os.path.abspath(tabula) if tabula else None,
+                "tabula_class": tabula_class,
             },
         )
         routes = ", ".join(f"{n:,} {r}" for r, n in data["routes"].items())
@@ -360,6 +374,14 @@ def register(cli: click.Group, commands: dict[str, Any]) -> None:
         if data["assumed"]:
             tc.out.print(f"Lamps of unknown wattage assumed {data['assumed'][0]} {data['assumed'][1]:g} W.")
         for r in data["town"]:
+            if r["lamps_unknown"] == r["lamps"]:
+                tc.out.print(
+                    f"{r['option']}: {r['entity_id']}: no lamp with a known wattage: "
+                    f"{r['lamps_unknown']:,} lamps of unknown wattage left out; state one with "
+                    "--assume-unknown TECH:WATTS (e.g. shp:100)",
+                    soft_wrap=True,
+                )
+                continue
             tc.out.print(
                 f"{r['option']} ({data['descriptions'][r['option']]}): {r['entity_id']}: "
                 f"{_fmt(r['baseline_kwh'] / 1000, 0)} -> {_fmt(r['option_kwh'] / 1000, 0)} MWh/yr "
@@ -373,3 +395,16 @@ def register(cli: click.Group, commands: dict[str, Any]) -> None:
                     "state one with --assume-unknown TECH:WATTS",
                     soft_wrap=True,
                 )
+        by_option = {(r["option"], r["entity_id"]): r for r in data["town"]}
+        for (name, entity), r in by_option.items():
+            base = by_option.get(("led_dimming", entity))
+            if name != "led_presence" or base is None or not base["cost_saved_eur_yr"]:
+                continue
+            extra_capex = r["capex_eur"] - base["capex_eur"]
+            extra_saving = r["cost_saved_eur_yr"] - base["cost_saved_eur_yr"]
+            payback = f"{extra_capex / extra_saving:,.1f} yr" if extra_saving > 0 else "never"
+            tc.out.print(
+                f"Presence detection on top of LED + dimming ({entity}): +{extra_capex:,.0f} EUR for "
+                f"+{extra_saving:,.0f} EUR/yr: pays back in {payback}.",
+                soft_wrap=True,
+            )
