@@ -1,10 +1,8 @@
 """Adapter to :mod:`buildings.retrofit`: the state of buildings *after* a package, for the scenario overlay.
 
-``buildings.retrofit.assess_retrofit`` reports savings per building, but a scenario needs the envelope and the
-heating carrier after the package (to chain a use change, a later package, and to compute primary energy and
-the DPE class of the new state). The retrofit module has no public function returning that state yet, so this
-adapter calls its measure step (``_apply``, the one function that implements the measures of methods.md 2.3) and
-nothing else: the physics stays in one place. To do for the energy module: publish ``apply_package``.
+A scenario needs the envelope and the heating carrier after a package (to chain a use change, a later package,
+and to compute primary energy and the DPE class of the new state): :func:`buildings.retrofit.apply_package` gives
+them; this module adds the weighted lifetime and the row splicing the overlay needs.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ from buildings import retrofit as _retrofit
 from buildings.energy import EnergyParameters, Envelope
 from buildings.energy_systems import SystemParameters
 from buildings.energy_twin import concat_envelopes
-from buildings.retrofit import Catalogue, resolve_measures
+from buildings.retrofit import Catalogue
 from buildings.weather import Climate
 
 __all__ = ["PackageEffect", "apply_package", "concat_envelopes", "replace_rows"]
@@ -46,14 +44,9 @@ def apply_package(
     systems: SystemParameters,
 ) -> PackageEffect:
     """Apply every measure of ``package`` (or the single measure) in order, as ``assess_retrofit`` does."""
-    _, measures = resolve_measures(catalogue, package)
-    n = len(envelope)
-    carriers = np.asarray(carrier, dtype=object).copy()
-    carriers[np.array([c is None for c in carriers], dtype=bool)] = systems.default_carrier
-    zero = np.zeros(n)
-    state = _retrofit._State(envelope, carriers, zero, zero, zero, zero, zero)
-    for name in measures:
-        state = _retrofit._apply(state, catalogue.measures[name], climate, params, systems)
+    state = _retrofit.apply_package(
+        envelope, climate, catalogue, package, carrier=carrier, params=params, systems=systems
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         life = np.where(state.capex > 0, state.capex_life / state.capex, 0.0)
     return PackageEffect(
