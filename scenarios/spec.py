@@ -98,7 +98,7 @@ class Selection(_Model):
     """Which buildings an intervention applies to: every given filter must hold (AND)."""
 
     ids: list[str] | None = Field(default=None, description="Building ids.")
-    use: list[Use] | None = Field(default=None, description="Current uses.")
+    use: list[Use] | Use | None = Field(default=None, description="Current use, or a list of uses.")
     built_from: int | None = Field(default=None, description="Construction year >= this.")
     built_to: int | None = Field(default=None, description="Construction year <= this.")
     reversibility: ReversibilityFilter | None = None
@@ -107,7 +107,7 @@ class Selection(_Model):
     )
     where: SqlCondition | str | None = Field(default=None, description="SQL condition on the buildings table.")
 
-    @field_validator("use", mode="before")
+    @field_validator("use", mode="after")
     @classmethod
     def _one_use(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
