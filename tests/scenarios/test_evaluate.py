@@ -133,3 +133,12 @@ def test_an_office_retrofit_counts_towards_the_decret_tertiaire_from_2030(town: 
         <= by_year[2040]["tertiary_compliant"]
         <= by_year[2030]["tertiary_compliant"]
     )
+
+
+def test_intensifying_opens_one_workstation_per_18_m2_of_under_used_space(town: Baseline) -> None:
+    spec = parse_scenario("name: t\ninterventions:\n  - intensify: {below: 0.3}\n", "t.yaml").scenario
+    step = Step(0, 2026, "intensify", spec.interventions[0].body, ["b000"], extra={"opened_m2": {"b000": 360.0}})
+    result = evaluate(town, Resolved(spec, [step]))
+    assert result.totals["workstations_opened"] == 20.0
+    assert result.totals["water_m3_day"] == pytest.approx(result.baseline_totals["water_m3_day"] + 20 * 0.05)
+    assert result.totals["final_kwh"] == result.baseline_totals["final_kwh"]
