@@ -16,6 +16,7 @@ the rows come back in grid order, so that the result is identical, number for nu
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import pickle
@@ -192,8 +193,20 @@ def evaluate_variants(
     return pa.table(rows, schema=schema)
 
 
+_DECODED: dict[bytes, Baseline] = {}
+
+
+def _decoded(data: bytes) -> Baseline:
+    """The baseline of ``data``, decoded once per worker process (a sweep sends several chunks to a worker)."""
+    key = hashlib.blake2b(data, digest_size=16).digest()
+    if key not in _DECODED:
+        _DECODED.clear()
+        _DECODED[key] = baseline_from_arrow(data)
+    return _DECODED[key]
+
+
 def _worker(data: bytes, resolved: Resolved, variants: list[Variant]) -> bytes:
-    table = evaluate_variants(baseline_from_arrow(data), resolved, variants)
+    table = evaluate_variants(_decoded(data), resolved, variants)
     sink = io.BytesIO()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
