@@ -517,7 +517,17 @@ def evaluate(
     total_capex = last["capex_cumulative_eur"]
     last["npv_eur"] = float(npv.sum()) + town_npv
     last["simple_payback_yr"] = total_capex / saving_h if saving_h > 0 and total_capex > 0 else float("nan")
-    base_totals = _base_totals(rows, years_table, base_state, base_energy, base_people)
+    cut_h = _milestone_cut(years[-1] if years else FIRST_YEAR)
+    base_ok = snapshots[0].still & (base_energy.final[:n_base] <= reference * (1 - cut_h) + 1e-9)
+    base_totals = {
+        **snapshots[0].totals,
+        "capex_eur": 0.0,
+        "capex_cumulative_eur": 0.0,
+        "lighting_saved_kwh": 0.0,
+        "npv_eur": 0.0,
+        "tertiary_compliant": float(base_ok.sum()),
+        "tertiary_target_kwh": float(np.nansum(np.where(snapshots[0].still, reference * (1 - cut_h), 0.0))),
+    }
 
     with np.errstate(divide="ignore", invalid="ignore"):
         saving_b = base_opex - np.nan_to_num(pad(final_energy.opex))
@@ -566,30 +576,6 @@ def evaluate(
         totals=last,
         baseline_totals=base_totals,
     )
-
-
-def _base_totals(
-    rows: Mapping[str, list[float]],
-    years: pa.Table,
-    state: _State,
-    energy: _Energy,
-    people: dict[str, np.ndarray],
-) -> dict[str, float]:
-    """The baseline's totals, computed as the horizon totals of a scenario without interventions would be."""
-    out = {
-        "final_kwh": float(np.nansum(energy.final)),
-        "primary_kwh": float(np.nansum(energy.primary)),
-        "co2_t": float(np.nansum(energy.co2_kg)) / 1000.0,
-        "opex_eur": float(np.nansum(energy.opex)),
-        "dwellings": float(np.nansum(people["dwellings"])),
-        "residents": float(np.nansum(people["residents"])),
-        "pupils": float(np.nansum(people["pupils"])),
-        "school_places": float(people["school_places"].sum()),
-        "water_m3_day": float(people["water_m3_day"].sum()),
-        "electricity_mwh": float(people["electricity_mwh"].sum()),
-        "buildings": float(state.present.sum()),
-    }
-    return out
 
 
 def _networks(

@@ -142,3 +142,13 @@ def test_intensifying_opens_one_workstation_per_18_m2_of_under_used_space(town: 
     assert result.totals["workstations_opened"] == 20.0
     assert result.totals["water_m3_day"] == pytest.approx(result.baseline_totals["water_m3_day"] + 20 * 0.05)
     assert result.totals["final_kwh"] == result.baseline_totals["final_kwh"]
+
+
+def test_an_empty_scenario_gives_every_baseline_kpi_in_every_year(town: Baseline) -> None:
+    result = evaluate(town, _scenario("name: t\n", []))
+    assert result.totals.keys() >= result.baseline_totals.keys()
+    for key, value in result.baseline_totals.items():
+        assert result.totals[key] == value, key
+        if key in result.years.column_names and key not in ("tertiary_compliant", "tertiary_target_kwh"):
+            assert set(result.years[key].to_pylist()) == {value}, key
+    assert result.buildings["final_kwh"].equals(result.buildings["final_kwh_before"])

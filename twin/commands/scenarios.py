@@ -36,7 +36,10 @@ def scenario_run(twin: Twin, path: str, weather: str | None = None, replace: boo
     from scenarios.store import run_scenario
 
     loaded = load_scenario(path)
-    return run_scenario(twin, loaded, _climate(twin, weather), replace=replace)
+    summary = run_scenario(twin, loaded, _climate(twin, weather), replace=replace)
+    if weather and twin.metadata().get("weather_epw") != os.path.abspath(weather):
+        twin.set_metadata("weather_epw", os.path.abspath(weather))  # remembered once a run succeeded
+    return summary
 
 
 def scenario_list(twin: Twin) -> list[dict[str, Any]]:
