@@ -23,6 +23,7 @@ from scenarios.sweep import Grid, run_serial, run_sweep, variants_of
 
 N = 10_000
 SEED = 9
+SWEEP_BUILDINGS = 10_000
 
 
 @pytest.fixture(scope="module")
@@ -84,12 +85,12 @@ GRID = Grid(package=["envelope", "bbc", "quick_wins"], subsidy_share=[0.0, 0.3, 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sweep_throughput(benchmark: pytest.FixtureRequest, town: tuple[Baseline, Resolved], workers: int) -> None:
-    """54 variants over 2,000 buildings on a warm LocalCluster of 1 and 2 processes (cluster start not timed;
+    """54 variants over 10,000 buildings on a warm LocalCluster of 1 and 2 processes (cluster start not timed;
     the baseline's Arrow transfer is); the result equals the serial run's."""
     from dask.distributed import Client, LocalCluster
 
     baseline, resolved = town
-    small = _subset(baseline, 2000)
+    small = _subset(baseline, SWEEP_BUILDINGS)
     variants = variants_of(GRID)
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     with cluster, Client(cluster) as client:
@@ -103,7 +104,7 @@ def test_sweep_throughput(benchmark: pytest.FixtureRequest, town: tuple[Baseline
 def test_serial_sweep(benchmark: pytest.FixtureRequest, town: tuple[Baseline, Resolved]) -> None:
     """The same 54 variants in this process, for the ratio."""
     baseline, resolved = town
-    small = _subset(baseline, 2000)
+    small = _subset(baseline, SWEEP_BUILDINGS)
     variants = variants_of(GRID)
     benchmark.pedantic(run_serial, args=(small, resolved, variants), rounds=1, iterations=1)
     benchmark.extra_info["rows"] = len(variants)

@@ -54,6 +54,19 @@ def scenario_water_check(
             links = before_links.set_column(0, "scenario_id", pa.array([scenario_id] * before_links.num_rows,
                                                                         pa.int32()))  # fmt: skip
         changed = {node for node, _ in extra}
+        serving = (
+            twin.query(
+                "SELECT link_id FROM network_links WHERE network_id = ? AND link_kind = 'pipe' "
+                "AND (list_contains(?, from_node) OR list_contains(?, to_node)) ORDER BY link_id",
+                [network_id, sorted(changed), sorted(changed)],
+            )
+            .column(0)
+            .to_pylist()
+        )
+        q_before = dict(
+            zip(before_links["link_id"].to_pylist(), before_links["flow_l_s"].to_pylist(), strict=True)
+        )
+        q_after = dict(zip(links["link_id"].to_pylist(), links["flow_l_s"].to_pylist(), strict=True))
         p_before = dict(
             zip(before_nodes["node_id"].to_pylist(), before_nodes["pressure_m"].to_pylist(), strict=True)
         )
@@ -71,6 +84,9 @@ def scenario_water_check(
                 "nodes_with_added_demand": sorted(changed),
                 "pressure_m_before": {n: p_before.get(n) for n in sorted(changed)},
                 "pressure_m_after": {n: p_after.get(n) for n in sorted(changed)},
+                "pipes_serving": {
+                    k: {"flow_l_s_before": q_before.get(k), "flow_l_s_after": q_after.get(k)} for k in serving
+                },
                 "min_pressure_m_before": _min_junction_pressure(before_nodes),
                 "min_pressure_m_after": _min_junction_pressure(nodes),
                 "max_velocity_m_s_before": float(

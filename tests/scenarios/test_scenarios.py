@@ -138,6 +138,8 @@ def test_converting_the_1972_office_adds_the_reversibility_yield_and_loads_its_p
     water = summary["water"][0]
     assert node in water["nodes_with_added_demand"] and water["added_demand_l_s"] > 0
     assert water["pressure_m_after"][node] <= water["pressure_m_before"][node] + 1e-9
+    pipes = water["pipes_serving"].values()
+    assert pipes and any(abs(p["flow_l_s_after"]) > abs(p["flow_l_s_before"]) + 1e-6 for p in pipes)
     stored = (
         twin.query(
             "SELECT added_demand_l_s FROM res_network_nodes WHERE scenario_id = ? AND node_id = ?",
