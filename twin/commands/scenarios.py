@@ -161,6 +161,19 @@ def register(cli: click.Group, commands: dict[str, Any]) -> None:
             return
         tc.out.print(f"Scenario {data['scenario_id']} '{data['name']}': {data['spec'].get('description', '')}")
         _print_totals(tc, data["horizon"], data["baseline"])
+        by_year: dict[int, dict[str, float]] = {}
+        for r in data["pathway"]:
+            by_year.setdefault(r["year"], {})[r["kpi"]] = r["value"]
+        tc.out.print("Pathway (décret tertiaire: -40 % 2030, -50 % 2040, -60 % 2050 of the reference):")
+        for year in sorted(y for y in by_year if y in (2026, 2030, 2035, 2040, 2045, 2050) or y == max(by_year)):
+            k = by_year[year]
+            tc.out.print(
+                f"  {year}: final {k['final_kwh'] / 1000:,.0f} MWh, {k['co2_t']:,.0f} tCO2, capex to date "
+                f"{k['capex_cumulative_eur']:,.0f} EUR; tertiary {k['tertiary_final_kwh'] / 1000:,.0f} MWh vs "
+                f"target {k['tertiary_target_kwh'] / 1000:,.0f} MWh, {k['tertiary_compliant']:.0f}/"
+                f"{k['tertiary_subject']:.0f} buildings on track",
+                soft_wrap=True,
+            )
         for f in data["feasibility"]:
             tc.out.print(f"  {f['building_id']} {f['path']}: {f['reason']}", soft_wrap=True)
 
