@@ -303,3 +303,16 @@ def test_the_cli_runs_lists_shows_compares_and_deletes(twin: Twin, tmp_path: Pat
     assert cmp.exit_code == 0 and out.exists()
     assert runner.invoke(cli, ["--twin", path, "scenario", "delete", "convert"]).exit_code == 0
     assert "convert" not in runner.invoke(cli, ["--twin", path, "scenario", "list"]).output
+
+
+def test_converting_some_storeys_yields_the_dwellings_of_those_storeys_only(
+    demo_twin: Path, baseline: Baseline
+) -> None:
+    full = evaluate(baseline, _resolve(demo_twin, CONVERT, baseline))  # type: ignore[arg-type]
+    text = CONVERT.replace("      to: housing\n", "      to: housing\n      storeys: [1, 2]\n")
+    part = evaluate(baseline, _resolve(demo_twin, text, baseline))  # type: ignore[arg-type]
+    row = part.feasibility.to_pylist()[0]
+    assert 0 < row["dwellings"] < full.feasibility.to_pylist()[0]["dwellings"]
+    assert part.totals["dwellings"] - part.baseline_totals["dwellings"] == row["dwellings"]
+    # the building keeps its use (and its décret tertiaire status) when only some storeys change
+    assert part.totals["tertiary_subject"] == part.baseline_totals["tertiary_subject"]
