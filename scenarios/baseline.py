@@ -82,14 +82,15 @@ class Resolved:
     def feasibility_table(self) -> pa.Table:
         cols: dict[str, list[Any]] = {k: [] for k in ("intervention", "year", "building_id", "path", "convertible",
                                                       "score", "forced", "applied", "reason", "dwellings",
-                                                      "residents", "pupils", "capex_eur")}  # fmt: skip
+                                                      "residents", "pupils", "capex_eur",
+                                                      "carbon_kept_kgco2e")}  # fmt: skip
         for step in self.steps:
             for b, v in sorted(step.feasibility.items()):
                 cols["intervention"].append(step.index)
                 cols["year"].append(step.year)
                 cols["building_id"].append(b)
                 for k in ("path", "convertible", "score", "forced", "applied", "reason", "dwellings", "residents",
-                          "pupils", "capex_eur"):  # fmt: skip
+                          "pupils", "capex_eur", "carbon_kept_kgco2e"):  # fmt: skip
                     cols[k].append(v.get(k))
         return pa.table(cols, schema=_FEASIBILITY_SCHEMA)
 
@@ -98,7 +99,7 @@ _FEASIBILITY_SCHEMA = pa.schema([
     ("intervention", pa.int32()), ("year", pa.int32()), ("building_id", pa.string()), ("path", pa.string()),
     ("convertible", pa.bool_()), ("score", pa.float64()), ("forced", pa.bool_()), ("applied", pa.bool_()),
     ("reason", pa.string()), ("dwellings", pa.float64()), ("residents", pa.float64()), ("pupils", pa.float64()),
-    ("capex_eur", pa.float64())])  # fmt: skip
+    ("capex_eur", pa.float64()), ("carbon_kept_kgco2e", pa.float64())])  # fmt: skip
 
 
 def load_baseline(
@@ -183,10 +184,11 @@ def _reversibility(twin: Twin, ids: list[str], path: str) -> dict[str, dict[str,
 
     if not ids:
         return {}
-    result, _ = assess_twin(twin, building_ids=ids, paths=[path], store=False)
+    result, carbon = assess_twin(twin, building_ids=ids, paths=[path], store=False)
+    kept = dict(zip(carbon["building_id"].to_pylist(), carbon["carbon_kgco2e"].to_pylist(), strict=True))
     out = {}
     for r in result.results.to_pylist():
-        out[r["building_id"]] = r
+        out[r["building_id"]] = {**r, "carbon_kept_kgco2e": kept.get(r["building_id"])}
     return out
 
 
@@ -279,6 +281,7 @@ def resolve(twin: Twin, loaded: LoadedScenario, baseline: Baseline) -> Resolved:
                     "residents": residents if body.to == "housing" else 0.0,
                     "pupils": pupils if body.to in ("housing", "school") else 0.0,
                     "capex_eur": (low + high) / 2.0 if low is not None and high is not None else None,
+                    "carbon_kept_kgco2e": r.get("carbon_kept_kgco2e"),
                 }  # fmt: skip
         elif kind == "new_building":
             if body.id in all_ids or body.id in new_ids:

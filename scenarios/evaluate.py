@@ -10,9 +10,10 @@ file order, to a copy of the baseline arrays (the baseline itself is never modif
 
 - ``change_use``: the building takes its new use (internal gains, hot water and décret tertiaire follow) when the
   reversibility assessment lets it (``convertible`` true), or when ``force: true``; else it is blocked and the
-  veto's reasons are kept. Housing gains the assessment's yield: ``floor(A x eta / 63 m2)`` dwellings,
-  ``2.16`` residents and ``0.21`` pupils per dwelling (methods.md 1.6); capex is the middle of the assessment's
-  conversion cost range;
+  veto's reasons are kept; the embodied carbon of the structure it keeps (reversibility's A1-A3 estimate, IFC
+  buildings) is reported as ``carbon_kept_t``. Housing gains the assessment's yield:
+  ``floor(A x eta / 63 m2)`` dwellings, ``2.16`` residents and ``0.21`` pupils per dwelling (methods.md 1.6);
+  capex is the middle of the assessment's conversion cost range;
 - ``retrofit`` and ``add_pv``: the catalogue's measures on the envelope and the system
   (:mod:`scenarios.retrofit_adapter`), capex less the subsidy share;
 - ``demolish``: the building leaves every total; ``new_building``: an LoD1 block with an archetype envelope;
@@ -75,6 +76,7 @@ KPI_UNITS: Mapping[str, str] = {
     "tertiary_final_kwh": "kWh/yr",
     "tertiary_target_kwh": "kWh/yr",
     "use_changes_blocked": "buildings",
+    "carbon_kept_t": "tCO2e",
 }
 """Units of the KPIs (``scenario_results.unit``); ``dpe_<class>`` counts are in dwellings buildings."""
 
@@ -121,6 +123,7 @@ class _State:
     capex: np.ndarray  # cumulative, EUR
     town_lighting_kwh: float = 0.0
     town_lighting_capex: float = 0.0
+    carbon_kept_kg: float = 0.0
     blocked: set[str] = field(default_factory=set)
     dirty: set[int] = field(default_factory=set)  # rows whose energy inputs differ from the baseline
 
@@ -201,6 +204,7 @@ def _apply(state: _State, step: Step, baseline: Baseline, params: EvaluationPara
             elif body.from_ == "school" and full:
                 state.school_places[i] = 0.0
             state.capex[i] += float(verdict.get("capex_eur") or 0.0)
+            state.carbon_kept_kg += float(verdict.get("carbon_kept_kgco2e") or 0.0)
     elif kind in ("retrofit", "add_pv"):
         if len(rows) == 0:
             return
@@ -375,7 +379,7 @@ _YEAR_KPIS = (
     *("final_kwh", "primary_kwh", "co2_t", "opex_eur", "capex_eur", "capex_cumulative_eur", "dwellings"),
     *("residents", "pupils", "school_places", "school_place_balance", "workstations_opened", "water_m3_day"),
     *("electricity_mwh", "lighting_saved_kwh", "buildings", "buildings_unknown_energy", "tertiary_subject"),
-    *("tertiary_compliant", "tertiary_final_kwh", "tertiary_target_kwh", "use_changes_blocked"),
+    *("tertiary_compliant", "tertiary_final_kwh", "tertiary_target_kwh", "use_changes_blocked", "carbon_kept_t"),
     *(f"dpe_{c}" for c in ("A", "B", "C", "D", "E", "F", "G", "unknown")),
 )
 
@@ -401,6 +405,7 @@ def _snapshot(st: _State, en: _Energy, pe: dict[str, np.ndarray], subject0: np.n
         "tertiary_subject": float(still.sum()),
         "tertiary_final_kwh": float(np.nansum(np.where(still, en.final[:n_base], 0.0))),
         "use_changes_blocked": float(len(st.blocked)),
+        "carbon_kept_t": st.carbon_kept_kg / 1000.0,
     }
     classes, counts = np.unique(en.dpe.astype(str), return_counts=True)
     found = dict(zip(classes.tolist(), counts.tolist(), strict=True))
@@ -635,6 +640,7 @@ def _copy(state: _State) -> _State:
         capex=state.capex.copy(),
         town_lighting_kwh=state.town_lighting_kwh,
         town_lighting_capex=state.town_lighting_capex,
+        carbon_kept_kg=state.carbon_kept_kg,
         blocked=set(state.blocked),
         dirty=set(state.dirty),
     )

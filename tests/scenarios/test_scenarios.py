@@ -125,6 +125,7 @@ def test_converting_the_1972_office_adds_the_reversibility_yield_and_loads_its_p
         expected["residents"]
     )
     assert summary["totals"]["pupils"] - summary["baseline"]["pupils"] == pytest.approx(expected["pupils"])
+    assert summary["totals"]["carbon_kept_t"] > 0 == summary["baseline"]["carbon_kept_t"]
     # the water check: the node serving the office carries the new demand, and its pressure does not rise
     node = (
         twin.query(

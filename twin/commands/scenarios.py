@@ -244,7 +244,7 @@ def register(cli: click.Group, commands: dict[str, Any]) -> None:
 def _print_totals(tc: Any, totals: dict[str, Any], baseline: dict[str, Any]) -> None:
     for k in ("final_kwh", "primary_kwh", "co2_t", "opex_eur", "capex_cumulative_eur", "npv_eur",
               "simple_payback_yr", "dwellings", "residents", "pupils", "school_places", "water_m3_day",
-              "tertiary_subject", "tertiary_compliant", "use_changes_blocked"):  # fmt: skip
+              "tertiary_subject", "tertiary_compliant", "use_changes_blocked", "carbon_kept_t"):  # fmt: skip
         v, b = totals.get(k), baseline.get(k)
         shown = "unknown" if v is None or v != v else f"{v:,.1f}"
         delta = f" (baseline {b:,.1f}, {v - b:+,.1f})" if b is not None and v is not None and v == v else ""

@@ -35,6 +35,7 @@ CREATE TABLE scenario_feasibility (
     residents     DOUBLE,
     pupils        DOUBLE,
     capex_eur     DOUBLE,
+    carbon_kept_kgco2e DOUBLE,                                -- A1-A3 of the kept structure (reversibility, IFC only)
     PRIMARY KEY (scenario_id, intervention, building_id)
 );
 COMMENT ON TABLE scenario_feasibility IS 'Each use change of a scenario: the reversibility verdict, whether it was forced, applied or blocked, and why.';
