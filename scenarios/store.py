@@ -68,6 +68,20 @@ def kpi_rows(scenario_id: int, result: ScenarioResult) -> pa.Table:
         add(None, k, horizon, result.totals.get(k))
     for k, v in result.baseline_totals.items():
         add(None, f"baseline.{k}", None, v)
+    # demand per network (water m3/day, electricity MWh/yr), at the horizon and in the baseline
+    nets: dict[str, list[float]] = {}
+    units_of: dict[str, str] = {}
+    for r in result.networks.to_pylist():
+        key = f"demand:{r['network_id']}"
+        before_after = nets.setdefault(key, [0.0, 0.0])
+        before_after[0] += r["demand_before"]
+        before_after[1] += r["demand_after"]
+        units_of[key] = r["unit"]
+    for key, (before, after) in sorted(nets.items()):
+        add(None, key, horizon, after)
+        unit[-1] = units_of[key]
+        add(None, f"baseline.{key}", None, before)
+        unit[-1] = units_of[key]
     per_building = ("final_kwh", "primary_kwh", "co2_kg", "opex_eur", "capex_eur", "npv_eur", "dwellings",
                     "residents_added", "pupils_added", "water_m3_day")  # fmt: skip
     units = {"co2_kg": "kgCO2e/yr", "residents_added": "persons", "pupils_added": "pupils"}

@@ -275,6 +275,8 @@ def test_scenarios_compare_side_by_side_and_export_as_csv_parquet_and_html(twin:
     assert dwellings["convert - baseline"] == dwellings["convert"] - dwellings["baseline"] > 0
     assert dwellings["retrofit-schools - baseline"] == 0
     assert rows["final_kwh"]["retrofit-schools - baseline"] < 0
+    water = next(k for k in rows if k.startswith("demand:water"))
+    assert rows[water]["unit"] == "m3/day" and rows[water]["convert - baseline"] > 0
     folder = twin.path.rsplit("/", 1)[0]
     assert pq.read_table(export_comparison(table, f"{folder}/c.parquet")).equals(table)
     assert "convert - baseline" in export_comparison(table, f"{folder}/c.csv").read_text()
