@@ -14,7 +14,8 @@ from scenarios.spec import Selection, SqlCondition, parse_scenario, scenario_jso
 from twin import Twin
 from twin.errors import TwinError
 
-EXAMPLES = sorted(p for p in Path("examples").glob("*.yaml") if p.name != "grid.yaml")
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted(p for p in ROOT.joinpath("examples").glob("*.yaml") if p.name != "grid.yaml")
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
@@ -56,7 +57,7 @@ def test_a_bad_file_is_refused_with_its_line_and_field(text: str, message: str) 
 
 
 def test_the_docs_schema_is_generated_from_the_models() -> None:
-    assert json.loads(Path("docs/scenario.schema.json").read_text()) == scenario_json_schema()
+    assert json.loads(ROOT.joinpath("docs/scenario.schema.json").read_text()) == scenario_json_schema()
 
 
 @pytest.fixture
