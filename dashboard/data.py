@@ -6,6 +6,8 @@ the writer threads), then hand the tables to the pure figure builders. Nothing h
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 
 from twin.store import Twin
@@ -19,6 +21,7 @@ __all__ = [
     "energy_result",
     "fact_evidence",
     "has_table",
+    "mesh_ids",
     "network_lines",
     "replay_values",
     "reports",
@@ -243,7 +246,7 @@ def reports(twin: Twin) -> pa.Table:
     )
 
 
-def reversibility_results(twin: Twin, building_ids: list[str]) -> list[dict[str, object]]:
+def reversibility_results(twin: Twin, building_ids: list[str]) -> list[dict[str, Any]]:
     """The baseline ``res_reversibility`` rows of the buildings (a model and its GIS footprint), by path."""
     if not has_table(twin, "res_reversibility"):
         return []
@@ -254,7 +257,7 @@ def reversibility_results(twin: Twin, building_ids: list[str]) -> list[dict[str,
     ).to_pylist()
 
 
-def reversibility_criteria(twin: Twin, building_id: str, path: str) -> list[dict[str, object]]:
+def reversibility_criteria(twin: Twin, building_id: str, path: str) -> list[dict[str, Any]]:
     """The baseline criteria of one (building, path): building-level first, then storey by storey."""
     if not has_table(twin, "res_reversibility_criteria"):
         return []
@@ -306,7 +309,7 @@ def reversibility_study(twin: Twin, building_id: str) -> str | None:
     )
 
 
-def energy_result(twin: Twin, building_ids: list[str]) -> dict[str, object] | None:
+def energy_result(twin: Twin, building_ids: list[str]) -> dict[str, Any] | None:
     """The baseline ``res_energy`` row of the building (the IFC model's first, then its GIS footprint's)."""
     if not has_table(twin, "res_energy"):
         return None
@@ -318,7 +321,7 @@ def energy_result(twin: Twin, building_ids: list[str]) -> dict[str, object] | No
     return rows[0] if rows else None
 
 
-def retrofit_options(twin: Twin, building_id: str) -> list[dict[str, object]]:
+def retrofit_options(twin: Twin, building_id: str) -> list[dict[str, Any]]:
     """The baseline ``res_retrofit`` rows of one building (every package and measure)."""
     if not has_table(twin, "res_retrofit"):
         return []
@@ -326,3 +329,9 @@ def retrofit_options(twin: Twin, building_id: str) -> list[dict[str, object]]:
         "SELECT * FROM res_retrofit WHERE scenario_id = 0 AND building_id = ? ORDER BY package, measure",
         [building_id],
     ).to_pylist()
+
+
+def mesh_ids(twin: Twin, building_id: str) -> set[str]:
+    """The GlobalIds of the building's drawn elements and spaces (what an evidence highlight can show)."""
+    ids = twin.query("SELECT ifc_guid FROM element_meshes WHERE building_id = ?", [building_id])
+    return {str(g) for g in ids.column("ifc_guid").to_pylist()}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from dash import html
@@ -50,7 +50,9 @@ def _number(value: Any) -> float | None:
 
 
 def _value(value: float | None, unit: str) -> str:
-    """>>> _value(1972.0, "year"), _value(float("inf"), "kN/m²"), _value(None, "m"), _value(2.95, "m")
+    """A criterion's value or threshold for people: years whole, infinite as ∞, missing as unknown.
+
+    >>> _value(1972.0, "year"), _value(float("inf"), "kN/m²"), _value(None, "m"), _value(2.95, "m")
     ('1972', '∞', 'unknown', '2.95')
     """
     if value is None:
@@ -62,11 +64,16 @@ def _value(value: float | None, unit: str) -> str:
     return fmt(value)
 
 
-def criteria_rows(criteria: Sequence[Mapping[str, Any]], storey_names: Mapping[str, str]) -> list[dict[str, Any]]:
+def criteria_rows(
+    criteria: Sequence[Mapping[str, Any]],
+    storey_names: Mapping[str, str],
+    drawable: Collection[str] | None = None,
+) -> list[dict[str, Any]]:
     """One display row per criterion (and storey) of ``res_reversibility_criteria`` rows of one path.
 
     Each row has the displayed cells (:data:`_COLUMNS`), its ``colour`` (:data:`STATUS_COLOURS`) and the
-    ``evidence`` GlobalIds to highlight. Building-level criteria come first, then storeys in the given order.
+    ``evidence`` GlobalIds to highlight: with ``drawable`` (the GlobalIds that have a mesh), only those; the
+    others (the building or a storey itself) are counted in ``evidence_other``. Rows keep the given order.
     """
     rows = []
     for c in criteria:
@@ -75,6 +82,7 @@ def criteria_rows(criteria: Sequence[Mapping[str, Any]], storey_names: Mapping[s
         threshold = _number(c.get("threshold"))
         veto = _number(c.get("veto_threshold"))
         status = str(c.get("status") or "unknown")
+        ids = evidence_ids(c.get("evidence"))
         rows.append(
             {
                 "criterion": str(c.get("label") or c.get("criterion")),
@@ -95,7 +103,8 @@ def criteria_rows(criteria: Sequence[Mapping[str, Any]], storey_names: Mapping[s
                 "vetoed": bool(c.get("vetoed")),
                 "source": str(c.get("source") or ""),
                 "note": str(c.get("note") or ""),
-                "evidence": evidence_ids(c.get("evidence")),
+                "evidence": [g for g in ids if drawable is None or g in drawable],
+                "evidence_other": sum(1 for g in ids if drawable is not None and g not in drawable),
             }
         )
     return rows
@@ -134,7 +143,9 @@ def criteria_table(rows: Sequence[Mapping[str, Any]], table_id: str = "building-
 
 
 def verdict(convertible: bool | None) -> str:
-    """>>> verdict(True), verdict(False), verdict(None)
+    """The verdict of a path in words.
+
+    >>> verdict(True), verdict(False), verdict(None)
     ('convertible', 'not convertible', 'unknown (a veto criterion could not be judged)')
     """
     if convertible is None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import dash
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from dash import ALL, Input, Output, State, dcc, html
 from dash import ctx as callback_ctx
 from dash.exceptions import PreventUpdate
@@ -251,7 +253,9 @@ def _criteria_view(
     names = {
         str(c["storey_id"]): str(c["storey_name"]) for c in criteria if c.get("storey_id") and c.get("storey_name")
     }
-    rows = criteria_rows(criteria, names)
+    rows = criteria_rows(
+        criteria, names, data.mesh_ids(ctx.twin, building_id) if result["route"] == "ifc" else None
+    )
     view = [
         html.Div(
             [
@@ -304,7 +308,7 @@ def _energy_section(ctx: AppContext, model_id: str, building_id: str) -> list[An
                 config={"displaylogo": False, "displayModeBar": False},
             ),
         ]
-    assumptions = assumption_rows(row.get("assumptions"))  # type: ignore[arg-type]
+    assumptions = assumption_rows(row.get("assumptions"))
     if assumptions:
         out.append(html.Details([html.Summary("Assumptions"), facts_table(assumptions)]))
     options = retrofit_rows(data.retrofit_options(ctx.twin, str(row["building_id"])))
@@ -361,7 +365,13 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
     ) -> Any:
         if not model_id:
             return dash.no_update
-        elements = data.element_meshes(ctx.twin, [model_id], spaces=bool(spaces))
+        guids = (evidence or {}).get("guids") or []
+        elements = data.element_meshes(ctx.twin, [model_id], spaces=bool(spaces) or bool(guids))
+        if guids and not spaces:  # evidence spaces (rooms) show even when spaces are hidden; other rooms do not
+            keep = pc.or_(
+                pc.not_equal(elements["ifc_class"], "IfcSpace"), pc.is_in(elements["ifc_guid"], pa.array(guids))
+            )
+            elements = elements.filter(keep)
         if elements.num_rows == 0:
             return _footprint_only(ctx, model_id, data.scene_origin_of(ctx.twin))
         # the model's own origin: the axes read in metres from the model's corner

@@ -12,7 +12,13 @@ import plotly.graph_objects as go
 import pytest
 
 from dashboard.figures.energy import energy_rows, monthly_need_figure, retrofit_rows
-from dashboard.figures.reversibility import STATUS_COLOURS, criteria_rows, criteria_table, summary_rows
+from dashboard.figures.reversibility import (
+    STATUS_COLOURS,
+    criteria_rows,
+    criteria_table,
+    evidence_ids,
+    summary_rows,
+)
 
 
 def _criterion(**over: Any) -> dict[str, Any]:
@@ -64,6 +70,8 @@ def test_each_criterion_gives_one_row_with_its_status_colour_and_its_evidence_id
     assert [r["storey"] for r in rows] == ["building", "Level 1", "building"]
     assert rows[0]["veto"] == "VETO" and rows[1]["veto"] == ""
     assert rows[2]["value"] == "unknown"  # NaN is unknown, not a number shown
+    drawn = criteria_rows(criteria, {}, drawable={"g1", "g3"})  # g2 (a storey, say) has no mesh to highlight
+    assert [(r["evidence"], r["evidence_other"]) for r in drawn] == [(["g1"], 1), (["g3"], 0), ([], 0)]
     table = criteria_table(rows)
     body = table.children[1].children
     assert len(body) == 3
@@ -160,13 +168,24 @@ def test_the_demo_1972_office_converts_to_housing_and_the_1992_office_shows_its_
         results = {r["path"]: r for r in data.reversibility_results(twin, [tower])}
         assert results["office->housing"]["convertible"] is True
         criteria = data.reversibility_criteria(twin, tower, "office->housing")
-        rows = criteria_rows(criteria, {})
+        rows = criteria_rows(criteria, {}, data.mesh_ids(twin, tower))
         assert len(rows) == len(criteria) > 5
-        assert any(r["evidence"] for r in rows)  # IFC route: evidence GlobalIds to highlight
-        known = set(
-            twin.query("SELECT ifc_guid FROM elements WHERE building_id = ?", [tower]).column(0).to_pylist()
+        assert sum(1 for r in rows if r["evidence"]) > 5  # IFC route: evidence elements to highlight
+        everything = {g for c in criteria for g in evidence_ids(c["evidence"])}
+        model = set(
+            twin.query(
+                "SELECT ifc_guid FROM element_meshes WHERE building_id = ? UNION SELECT storey_id FROM storeys "
+                "WHERE building_id = ? UNION SELECT ?",
+                [tower, tower, tower],
+            )
+            .column(0)
+            .to_pylist()
         )
-        assert {g for r in rows for g in r["evidence"]} <= known
+        assert everything <= model  # the evidence is the model's own elements, storeys or the building
+        shown = {g for r in rows for g in r["evidence"]}
+        assert shown and shown <= data.mesh_ids(twin, tower)  # what a click highlights can be drawn
+        for row, c in zip(rows, criteria, strict=True):  # nothing dropped: drawn + not drawable = all
+            assert len(row["evidence"]) + row["evidence_other"] == len(evidence_ids(c["evidence"]))
 
         other = {r["path"]: r for r in data.reversibility_results(twin, [central])}["office->housing"]
         assert other["convertible"] is False
@@ -194,3 +213,56 @@ def test_the_study_download_is_a_self_contained_html_page_of_the_stored_results(
     assert text is not None and text.startswith("<!DOCTYPE html>")
     assert "office-&gt;housing" in text or "office->housing" in text
     assert "<script src=" not in text and "<link " not in text  # nothing fetched from elsewhere
+
+
+def _assess_request(app: Any, building_id: str) -> dict[str, Any]:
+    """The request the browser sends when "Assess now" is clicked on the page of ``building_id``."""
+    key = next(k for k in app.callback_map if k.startswith("..building-reversibility.children"))
+    rows_output = key.split("...")[1].rstrip(".")
+    return {
+        "output": key,
+        "outputs": [
+            {"id": "building-reversibility", "property": "children"},
+            {"id": "building-criteria-rows", "property": rows_output.split(".", 1)[1]},
+        ],
+        "inputs": [{"id": "building-assess", "property": "n_clicks", "value": 1}],
+        "changedPropIds": ["building-assess.n_clicks"],
+        "state": [
+            {"id": "building-id", "property": "data", "value": building_id},
+            {"id": "shell-url", "property": "pathname", "value": f"/building/{building_id}"},
+        ],
+    }
+
+
+def test_assess_now_is_refused_to_an_operator_on_the_server_and_stores_results_for_an_architect(
+    demo_twin: Path, tmp_path: Path
+) -> None:
+    from dashboard.app import create_app
+    from dashboard.auth import UsersFile, users_file_for
+    from twin import Twin
+
+    path = tmp_path / "twin.duckdb"
+    shutil.copyfile(demo_twin, path)
+    users = UsersFile(users_file_for(path))
+    for role in ("architect", "operator"):
+        users.add(role, role, "s3cret-enough")
+    count = "SELECT count(*) FROM res_reversibility_criteria WHERE building_id = ?"
+    with Twin(path) as twin:
+        tower = twin.query("SELECT building_id FROM buildings WHERE construction_year = 1972 AND source = 'ifc'")
+        building = tower.column(0)[0].as_py()
+        with twin.write() as cur:
+            cur.execute("DELETE FROM res_reversibility WHERE building_id = ?", [building])
+            cur.execute("DELETE FROM res_reversibility_criteria WHERE building_id = ?", [building])
+        app = create_app(twin, users=users)
+        for role in ("operator", "architect"):
+            client = app.server.test_client()
+            client.post("/login", data={"username": role, "password": "s3cret-enough", "next": "/"})
+            answer = client.post("/_dash-update-component", json=_assess_request(app, building))
+            assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
+            text = answer.get_data(as_text=True)
+            if role == "operator":
+                assert "refused" in text and "twin assess reversibility --building" in text
+                assert twin.query(count, [building]).column(0)[0].as_py() == 0
+            else:
+                assert "Assessed now" in text and "building-criteria-table" in text
+                assert twin.query(count, [building]).column(0)[0].as_py() > 5
