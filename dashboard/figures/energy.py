@@ -65,7 +65,9 @@ def energy_rows(row: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("energy cost", fmt(_number(row.get("energy_cost_eur")), "€/yr")),
         (
             "DPE class",
-            f"{_dpe(row.get('dpe_class'))} (energy {_dpe(row.get('dpe_energy_class'))}, "
+            _dpe("not_applicable")
+            if row.get("dpe_class") == "not_applicable"
+            else f"{_dpe(row.get('dpe_class'))} (energy {_dpe(row.get('dpe_energy_class'))}, "
             f"climate {_dpe(row.get('dpe_climate_class'))})",
         ),
         ("décret tertiaire", tertiary),

@@ -288,7 +288,7 @@ def _energy_section(ctx: AppContext, model_id: str, building_id: str) -> list[An
                     "Not computed yet: no energy result is stored for this building. Compute it with ",
                     html.Code(f"twin assess energy --building {model_id} --weather FILE.epw"),
                     " (a year of hourly weather of the nearest station), then ",
-                    html.Code(f"twin retrofit --building {model_id}"),
+                    html.Code(f"twin retrofit {model_id} --package envelope"),
                     " for the retrofit options.",
                 ],
                 className="placeholder",
@@ -318,7 +318,7 @@ def _energy_section(ctx: AppContext, model_id: str, building_id: str) -> list[An
             html.Div(
                 [
                     "No retrofit option stored: compute them with ",
-                    html.Code(f"twin retrofit --building {model_id}"),
+                    html.Code(f"twin retrofit {model_id} --package envelope"),
                     ".",
                 ],
                 className="placeholder",

@@ -19,6 +19,7 @@ from dashboard.figures.reversibility import (
     evidence_ids,
     summary_rows,
 )
+from tests.conftest import shared_data
 
 
 def _criterion(**over: Any) -> dict[str, Any]:
@@ -266,3 +267,46 @@ def test_assess_now_is_refused_to_an_operator_on_the_server_and_stores_results_f
             else:
                 assert "Assessed now" in text and "building-criteria-table" in text
                 assert twin.query(count, [building]).column(0)[0].as_py() > 5
+
+
+def test_with_a_real_epw_the_energy_section_shows_twelve_months_and_retrofits_by_payback(
+    demo_twin: Path, tmp_path: Path
+) -> None:
+    from dash import dcc, html
+
+    from dashboard.context import AppContext
+    from dashboard.pages import building
+    from twin import Twin
+    from twin.commands.energy import assess_energy_command, retrofit_command
+
+    epw = shared_data("weather-lyon-bron-tmyx", "FRA_AR_Lyon-Bron.AP.074800_TMYx.2004-2018.epw")
+    path = tmp_path / "twin.duckdb"
+    shutil.copyfile(demo_twin, path)
+    with Twin(path) as twin:
+        tower = twin.query("SELECT building_id FROM buildings WHERE construction_year = 1972 AND source = 'ifc'")
+        building_id = tower.column(0)[0].as_py()
+        assess_energy_command(twin, [building_id], str(epw))
+        stored = retrofit_command(twin, building_id, "envelope", str(epw))
+        section = html.Div(building._energy_section(AppContext(twin, None), building_id, building_id))
+
+    def find(node: Any, wanted: str) -> Any:
+        if getattr(node, "id", None) == wanted:
+            return node
+        children = getattr(node, "children", None)
+        for child in children if isinstance(children, list) else [children] if children is not None else []:
+            hit = find(child, wanted)
+            if hit is not None:
+                return hit
+        return None
+
+    graph = find(section, "building-energy-monthly")
+    assert isinstance(graph, dcc.Graph)
+    assert [len(t.y) for t in graph.figure.data] == [12]  # heating only: no cooling need in a Lyon office
+    assert sum(graph.figure.data[0].y[5:8]) < sum(graph.figure.data[0].y[:2])  # winter needs more than summer
+    facts = {tr.children[0].children: tr.children[1].children for tr in find(section, "building-energy-table")
+             .children.children}  # fmt: skip
+    assert facts["DPE class"].startswith("not applicable") and facts["décret tertiaire"].startswith("subject")
+    table = find(section, "building-retrofit-table")
+    measures = [tr.children[0].children for tr in table.children[1].children]
+    paybacks = sorted((r["simple_payback_yr"], r["measure"]) for r in stored)
+    assert measures == [("envelope" if m == "*" else m) for _, m in paybacks]
