@@ -125,7 +125,7 @@ def layout(ctx: AppContext, building_id: str | None = None, **_: str) -> html.Di
             html.Div(_energy_section(ctx, model_id, building_id), id="building-energy", className="panel"),
             # the evidence of criteria row i, read by the highlight callback
             dcc.Store(id="building-criteria-rows", data=criteria),
-            dcc.Download(id="building-study"),
+            dcc.Loading(dcc.Download(id="building-study"), type="dot"),  # the study takes a few seconds
         ],
         className="building-analysis",
     )

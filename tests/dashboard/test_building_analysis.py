@@ -267,6 +267,21 @@ def test_assess_now_is_refused_to_an_operator_on_the_server_and_stores_results_f
             else:
                 assert "Assessed now" in text and "building-criteria-table" in text
                 assert twin.query(count, [building]).column(0)[0].as_py() > 5
+                # and the study of what was just stored downloads through the server
+                key = next(k for k in app.callback_map if k.startswith("building-study.data"))
+                answer = client.post(
+                    "/_dash-update-component",
+                    json={
+                        "output": key,
+                        "outputs": {"id": "building-study", "property": "data"},
+                        "inputs": [{"id": "building-study-button", "property": "n_clicks", "value": 1}],
+                        "changedPropIds": ["building-study-button.n_clicks"],
+                        "state": [{"id": "building-id", "property": "data", "value": building}],
+                    },
+                )
+                study = answer.get_json()["response"]["building-study"]["data"]
+                assert study["filename"] == f"reversibility-{building}.html"
+                assert study["content"].startswith("<!DOCTYPE html>")
 
 
 def test_with_a_real_epw_the_energy_section_shows_twelve_months_and_retrofits_by_payback(
