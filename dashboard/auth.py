@@ -7,7 +7,8 @@ twins never accept each other's cookies.
 
 Every callback that changes the twin calls :func:`require` with the name of its action: the check runs on the
 server, whatever the page shows. Roles (issue 10): operators acknowledge alerts; planners edit scenarios;
-architects read everything and change nothing operational.
+architects read everything and change nothing operational;
+planners and architects (re)assess a building's reversibility from its page.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
 ROLES = ("planner", "architect", "operator")
 PERMISSIONS: dict[str, frozenset[str]] = {
     "acknowledge_alert": frozenset({"operator"}),
+    "assess_building": frozenset({"planner", "architect"}),
     "edit_scenario": frozenset({"planner"}),
     "run_scenario": frozenset({"planner"}),
 }

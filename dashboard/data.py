@@ -6,6 +6,8 @@ the writer threads), then hand the tables to the pure figure builders. Nothing h
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 
 from twin.store import Twin
@@ -16,11 +18,17 @@ __all__ = [
     "building_row",
     "district_buildings",
     "element_meshes",
+    "energy_result",
     "fact_evidence",
     "has_table",
+    "mesh_ids",
     "network_lines",
     "replay_values",
     "reports",
+    "retrofit_options",
+    "reversibility_criteria",
+    "reversibility_results",
+    "reversibility_study",
     "scene_origin_of",
     "sensor_series",
     "sensors_latest",
@@ -236,3 +244,94 @@ def reports(twin: Twin) -> pa.Table:
         "ST_Y(location) AS y, asset_kind, asset_id, asset_distance_m FROM reports WHERE location IS NOT NULL "
         "ORDER BY requested_at DESC"
     )
+
+
+def reversibility_results(twin: Twin, building_ids: list[str]) -> list[dict[str, Any]]:
+    """The baseline ``res_reversibility`` rows of the buildings (a model and its GIS footprint), by path."""
+    if not has_table(twin, "res_reversibility"):
+        return []
+    return twin.query(
+        "SELECT * FROM res_reversibility WHERE scenario_id = 0 AND building_id IN (SELECT unnest(?::VARCHAR[])) "
+        "ORDER BY route = 'ifc' DESC, path",
+        [building_ids],
+    ).to_pylist()
+
+
+def reversibility_criteria(twin: Twin, building_id: str, path: str) -> list[dict[str, Any]]:
+    """The baseline criteria of one (building, path): building-level first, then storey by storey."""
+    if not has_table(twin, "res_reversibility_criteria"):
+        return []
+    return twin.query(
+        "SELECT c.*, s.name AS storey_name FROM res_reversibility_criteria c "
+        "LEFT JOIN storeys s ON s.storey_id = c.storey_id "
+        "WHERE c.scenario_id = 0 AND c.building_id = ? AND c.path = ? "
+        "ORDER BY c.storey_id IS NOT NULL, s.level_index, c.storey_id, c.is_veto DESC, c.weight DESC, c.criterion",
+        [building_id, path],
+    ).to_pylist()
+
+
+def reversibility_study(twin: Twin, building_id: str) -> str | None:
+    """The self-contained HTML study of ``building_id`` from its stored results (None: nothing stored).
+
+    Reads only: the stored criteria and results, the structure carbon and the plans drawn from the meshes
+    (buildings.reversibility_report.render_report), so downloading never rewrites the results.
+    """
+    from buildings.carbon import structure_carbon
+    from buildings.reversibility_report import footprint_image, plan_images, render_report
+    from buildings.reversibility_rules import default_rules
+    from buildings.reversibility_store import load_tables
+
+    results = reversibility_results(twin, [building_id])
+    if not results:
+        return None
+    building = building_row(twin, building_id) or {"building_id": building_id}
+    criteria = twin.query(
+        "SELECT * FROM res_reversibility_criteria WHERE scenario_id = 0 AND building_id = ? "
+        "ORDER BY path, storey_id IS NOT NULL, storey_id, criterion",
+        [building_id],
+    ).to_pylist()
+    tables = load_tables(twin, [building_id])
+    carbon = structure_carbon(tables.elements, tables.meshes).to_pylist() if tables.elements.num_rows else []
+    storey_rows = storeys(twin, building_id).to_pylist()
+    plans = plan_images(twin, building_id, storey_rows)
+    if not plans:
+        wkb = twin.query("SELECT ST_AsWKB(footprint) AS w FROM buildings WHERE building_id = ?", [building_id])
+        outline = wkb.column("w")[0].as_py() if wkb.num_rows else None
+        plans = footprint_image(outline, str(building.get("name") or building_id)) if outline else []
+    return render_report(
+        dict(building),
+        results,
+        criteria,
+        carbon[0] if carbon else None,
+        default_rules(),
+        plans,
+        {s["storey_id"]: s["name"] for s in storey_rows},
+    )
+
+
+def energy_result(twin: Twin, building_ids: list[str]) -> dict[str, Any] | None:
+    """The baseline ``res_energy`` row of the building (the IFC model's first, then its GIS footprint's)."""
+    if not has_table(twin, "res_energy"):
+        return None
+    rows = twin.query(
+        "SELECT * FROM res_energy WHERE scenario_id = 0 AND building_id IN (SELECT unnest(?::VARCHAR[])) "
+        "ORDER BY route = 'ifc' DESC, computed_at DESC LIMIT 1",
+        [building_ids],
+    ).to_pylist()
+    return rows[0] if rows else None
+
+
+def retrofit_options(twin: Twin, building_id: str) -> list[dict[str, Any]]:
+    """The baseline ``res_retrofit`` rows of one building (every package and measure)."""
+    if not has_table(twin, "res_retrofit"):
+        return []
+    return twin.query(
+        "SELECT * FROM res_retrofit WHERE scenario_id = 0 AND building_id = ? ORDER BY package, measure",
+        [building_id],
+    ).to_pylist()
+
+
+def mesh_ids(twin: Twin, building_id: str) -> set[str]:
+    """The GlobalIds of the building's drawn elements and spaces (what an evidence highlight can show)."""
+    ids = twin.query("SELECT ifc_guid FROM element_meshes WHERE building_id = ?", [building_id])
+    return {str(g) for g in ids.column("ifc_guid").to_pylist()}

@@ -7,14 +7,20 @@ from typing import Any
 
 import dash
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from dash import ALL, Input, Output, State, dcc, html
 from dash import ctx as callback_ctx
+from dash.exceptions import PreventUpdate
 
 from dashboard import data
+from dashboard.auth import PermissionDenied
 from dashboard.context import AppContext
 from dashboard.figures.building import COLOUR_MODES, building_figure, element_colouring, element_mesh
 from dashboard.figures.colour import category_colouring
 from dashboard.figures.district import district_figure, district_mesh
+from dashboard.figures.energy import assumption_rows, energy_rows, monthly_need_figure, retrofit_rows
+from dashboard.figures.reversibility import criteria_rows, criteria_table, summary_rows, verdict
 from dashboard.pages.common import facts_table, fmt
 from dashboard.pick import register_pick
 
@@ -63,7 +69,7 @@ def layout(ctx: AppContext, building_id: str | None = None, **_: str) -> html.Di
         )
     model_id = model_building_id(ctx, building_id)
     storeys = data.storeys(ctx.twin, model_id).to_pylist()
-    return html.Div(
+    page = html.Div(
         [
             html.Div(
                 [
@@ -94,6 +100,7 @@ def layout(ctx: AppContext, building_id: str | None = None, **_: str) -> html.Di
                     dcc.Checklist(
                         id="building-spaces", options=[{"label": " show spaces (rooms)", "value": "yes"}], value=[]
                     ),
+                    html.Div(id="building-highlight", className="note", style={"marginTop": "1em"}),
                     html.Div(id="building-element", style={"marginTop": "1em"}),
                 ],
                 className="controls",
@@ -111,6 +118,18 @@ def layout(ctx: AppContext, building_id: str | None = None, **_: str) -> html.Di
         ],
         className="page",
     )
+    section, criteria = _reversibility_section(ctx, model_id, building_id)
+    analysis = html.Div(
+        [
+            html.Div(section, id="building-reversibility", className="panel"),
+            html.Div(_energy_section(ctx, model_id, building_id), id="building-energy", className="panel"),
+            # the evidence of criteria row i, read by the highlight callback
+            dcc.Store(id="building-criteria-rows", data=criteria),
+            dcc.Loading(dcc.Download(id="building-study"), type="dot"),  # the study takes a few seconds
+        ],
+        className="building-analysis",
+    )
+    return html.Div([page, analysis])
 
 
 def _facts(ctx: AppContext, building_id: str, model_id: str) -> list[Any]:
@@ -157,40 +176,167 @@ def _facts(ctx: AppContext, building_id: str, model_id: str) -> list[Any]:
                     ]
                 ),
             ]
-    out.append(html.Div("Reversibility criteria", className="section-title"))
-    if data.has_table(ctx.twin, "res_reversibility"):
-        rows = ctx.twin.query(
-            "SELECT path, score FROM res_reversibility WHERE scenario_id = 0 AND building_id IN (?, ?) "
-            "ORDER BY path",
-            [model_id, building_id],
-        ).to_pylist()
-        out.append(
-            facts_table([(r["path"], fmt(r["score"], "/100")) for r in rows])
-            if rows
-            else html.Div("No reversibility result for this building yet.", className="placeholder")
-        )
-    else:
+    results = data.reversibility_results(ctx.twin, _ids(model_id, building_id))
+    out.append(html.Div("Reversibility (details below the model)", className="section-title"))
+    out.append(
+        facts_table([(r["path"], f"{fmt(r['score'], '/100')} · {verdict(r['convertible'])}") for r in results])
+        if results
+        else html.Div("Not assessed yet (see below).", className="placeholder")
+    )
+    return out
+
+
+def _ids(model_id: str, building_id: str) -> list[str]:
+    return [model_id] if model_id == building_id else [model_id, building_id]
+
+
+def _reversibility_section(
+    ctx: AppContext, model_id: str, building_id: str, path: str | None = None, message: Any = None
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Path selector, summary, criteria table and the study download; or the command that computes them."""
+    out: list[Any] = [html.H3("Reversibility: can this building change use?")]
+    if message is not None:
+        out.append(message)
+    results = data.reversibility_results(ctx.twin, _ids(model_id, building_id))
+    if not results:
+        out += [
+            html.Div(
+                [
+                    "Not assessed yet: no reversibility result is stored for this building. Compute it with ",
+                    html.Code(f"twin assess reversibility --building {model_id}"),
+                    " (or every building: twin assess reversibility).",
+                ],
+                className="placeholder",
+                id="building-reversibility-missing",
+            ),
+            html.Button("Assess now", id="building-assess", n_clicks=0, title="planners and architects"),
+        ]
+        return out, []
+    paths = [str(r["path"]) for r in results]
+    use = (data.building_row(ctx.twin, model_id) or {}).get("use")
+    own = [p for p in paths if use and p.startswith(f"{use}->")]  # the path of the building's own use first
+    chosen = path if path in paths else (own or paths)[0]
+    result = next(r for r in results if r["path"] == chosen)
+    out += [
+        html.Div(
+            [
+                html.Label("Conversion path", htmlFor="building-path", style={"fontWeight": 600}),
+                dcc.Dropdown(
+                    id="building-path",
+                    options=[
+                        {"label": f"{p} ({verdict(r['convertible'])})", "value": p}
+                        for p, r in zip(paths, results, strict=True)
+                    ],
+                    value=chosen,
+                    clearable=False,
+                    style={"minWidth": "22em"},
+                ),
+                html.Button("Download the reversibility study", id="building-study-button", n_clicks=0),
+                html.Button("Assess again", id="building-assess", n_clicks=0, className="secondary"),
+            ],
+            className="toolbar",
+        ),
+    ]
+    view, rows = _criteria_view(ctx, str(result["building_id"]), result)
+    out.append(html.Div(view, id="building-criteria"))
+    return out, rows
+
+
+def _criteria_view(
+    ctx: AppContext, building_id: str, result: dict[str, Any], storey_id: str | None = None
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Summary and criteria of one path: building-level criteria and those of every storey, or of the one
+    storey isolated in the model."""
+    criteria = data.reversibility_criteria(ctx.twin, building_id, str(result["path"]))
+    if storey_id:
+        criteria = [c for c in criteria if c.get("storey_id") in (None, storey_id)]
+    names = {
+        str(c["storey_id"]): str(c["storey_name"]) for c in criteria if c.get("storey_id") and c.get("storey_name")
+    }
+    rows = criteria_rows(
+        criteria, names, data.mesh_ids(ctx.twin, building_id) if result["route"] == "ifc" else None
+    )
+    view = [
+        html.Div(
+            [
+                html.Div(facts_table(summary_rows(result), "building-reversibility-summary"), className="summary"),
+                html.Div(
+                    [
+                        html.Div(
+                            f"{len(rows)} criteria, {result['route']} route, rules {result['rules_version']}; "
+                            "click a row with evidence to highlight its elements in the model above.",
+                            className="note",
+                        ),
+                        criteria_table(rows),
+                    ],
+                    className="criteria-box",
+                ),
+            ],
+            className="reversibility-grid",
+        ),
+    ]
+    return view, [{"label": r["criterion"], "guids": r["evidence"]} for r in rows]
+
+
+def _energy_section(ctx: AppContext, model_id: str, building_id: str) -> list[Any]:
+    out: list[Any] = [html.H3("Energy and retrofit options")]
+    row = data.energy_result(ctx.twin, _ids(model_id, building_id))
+    if row is None:
         out.append(
             html.Div(
-                "Not computed yet: the reversibility analysis (issue 7) writes res_reversibility; its "
-                "criteria table, evidence highlighting and report download will show here.",
+                [
+                    "Not computed yet: no energy result is stored for this building. Compute it with ",
+                    html.Code(f"twin assess energy --building {model_id} --weather FILE.epw"),
+                    " (a year of hourly weather of the nearest station), then ",
+                    html.Code(f"twin retrofit {model_id} --package envelope"),
+                    " for the retrofit options.",
+                ],
+                className="placeholder",
+                id="building-energy-missing",
+            )
+        )
+        return out
+    out.append(facts_table(energy_rows(row), "building-energy-table"))
+    if row.get("status") == "ok":
+        out += [
+            html.Div("Monthly need", className="section-title"),
+            dcc.Graph(
+                id="building-energy-monthly",
+                figure=monthly_need_figure(
+                    row.get("heating_need_monthly_kwh"), row.get("cooling_need_monthly_kwh")
+                ),
+                config={"displaylogo": False, "displayModeBar": False},
+            ),
+        ]
+    assumptions = assumption_rows(row.get("assumptions"))
+    if assumptions:
+        out.append(html.Details([html.Summary("Assumptions"), facts_table(assumptions)]))
+    options = retrofit_rows(data.retrofit_options(ctx.twin, str(row["building_id"])))
+    out.append(html.Div("Retrofit options (quickest payback first)", className="section-title"))
+    if not options:
+        out.append(
+            html.Div(
+                [
+                    "No retrofit option stored: compute them with ",
+                    html.Code(f"twin retrofit {model_id} --package envelope"),
+                    ".",
+                ],
                 className="placeholder",
             )
         )
-    out.append(html.Div("Energy and retrofit options", className="section-title"))
-    if data.has_table(ctx.twin, "res_energy"):
-        rows = ctx.twin.query(
-            "SELECT * FROM res_energy WHERE scenario_id = 0 AND building_id IN (?, ?)", [model_id, building_id]
-        ).to_pylist()
-        out.append(
-            facts_table([(k.replace("_", " "), fmt(v)) for k, v in rows[0].items()])
-            if rows
-            else html.Div("No energy result for this building yet.", className="placeholder")
+        return out
+    cols = [("measure", "measure"), ("saved_kwh", "saved"), ("saved_eur", "saved €"), ("capex", "capex"),
+            ("payback", "payback"), ("npv", "NPV"), ("dpe_after", "DPE after")]  # fmt: skip
+    out.append(
+        html.Table(
+            [
+                html.Thead(html.Tr([html.Th(label) for _, label in cols])),
+                html.Tbody([html.Tr([html.Td(o[k]) for k, _ in cols], title=o["status"]) for o in options]),
+            ],
+            className="facts",
+            id="building-retrofit-table",
         )
-    else:
-        out.append(
-            html.Div("Not computed yet: the energy analysis (issue 8) writes res_energy.", className="placeholder")
-        )
+    )
     return out
 
 
@@ -219,7 +365,13 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
     ) -> Any:
         if not model_id:
             return dash.no_update
-        elements = data.element_meshes(ctx.twin, [model_id], spaces=bool(spaces))
+        guids = (evidence or {}).get("guids") or []
+        elements = data.element_meshes(ctx.twin, [model_id], spaces=bool(spaces) or bool(guids))
+        if guids and not spaces:  # evidence spaces (rooms) show even when spaces are hidden; other rooms do not
+            keep = pc.or_(
+                pc.not_equal(elements["ifc_class"], "IfcSpace"), pc.is_in(elements["ifc_guid"], pa.array(guids))
+            )
+            elements = elements.filter(keep)
         if elements.num_rows == 0:
             return _footprint_only(ctx, model_id, data.scene_origin_of(ctx.twin))
         # the model's own origin: the axes read in metres from the model's corner
@@ -237,25 +389,106 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("building-evidence", "data"),
         Input({"type": "building-evidence", "fact": ALL}, "n_clicks"),
+        Input({"type": "building-criterion", "index": ALL}, "n_clicks"),
         Input("building-colour", "value"),
         State("building-id", "data"),
+        State("building-criteria-rows", "data"),
         prevent_initial_call=True,
     )
-    def highlight(clicks: list[int | None], _mode: str, model_id: str | None) -> Any:
+    def highlight(
+        clicks: list[int | None],
+        criterion_clicks: list[int | None],
+        _mode: str,
+        model_id: str | None,
+        criteria: list[dict[str, Any]] | None,
+    ) -> Any:
         trigger = callback_ctx.triggered_id
         if trigger == "building-colour":
             return None  # choosing a colouring ends the highlight
-        if not isinstance(trigger, dict) or not any(clicks or []) or not model_id:
+        if not isinstance(trigger, dict) or not model_id:
+            return dash.no_update
+        if trigger.get("type") == "building-criterion":
+            index = int(trigger["index"])
+            if not any(criterion_clicks or []) or not criteria or index >= len(criteria):
+                return dash.no_update
+            return {"criterion": criteria[index]["label"], "guids": criteria[index]["guids"]}
+        if not any(clicks or []):
             return dash.no_update
         fact = str(trigger["fact"])
         return {"fact": fact, "guids": data.fact_evidence(ctx.twin, model_id).get(fact, [])}
+
+    @app.callback(Output("building-highlight", "children"), Input("building-evidence", "data"))
+    def say_highlight(evidence: dict[str, Any] | None) -> Any:
+        if not evidence:
+            return None
+        what = evidence.get("criterion") or str(evidence.get("fact", "")).replace("_", " ")
+        n = len(evidence.get("guids") or [])
+        return f"Highlighted in red: {n} evidence element{'s' if n != 1 else ''} of {what}."
+
+    @app.callback(
+        Output("building-criteria", "children"),
+        Output("building-criteria-rows", "data", allow_duplicate=True),
+        Input("building-path", "value"),
+        Input("building-storey", "value"),
+        State("building-id", "data"),
+        State("shell-url", "pathname"),
+        prevent_initial_call=True,
+    )
+    def choose_path(path: str | None, storey_id: str | None, model_id: str | None, pathname: str | None) -> Any:
+        if not path or not model_id:
+            raise PreventUpdate
+        building_id = _url_building(pathname) or model_id
+        result = next(
+            (r for r in data.reversibility_results(ctx.twin, _ids(model_id, building_id)) if r["path"] == path),
+            None,
+        )
+        if result is None:
+            raise PreventUpdate
+        return _criteria_view(ctx, str(result["building_id"]), result, storey_id or None)
+
+    @app.callback(
+        Output("building-study", "data"),
+        Input("building-study-button", "n_clicks"),
+        State("building-id", "data"),
+        prevent_initial_call=True,
+    )
+    def download(n: int | None, model_id: str | None) -> Any:
+        if not n or not model_id:
+            return dash.no_update
+        html_text = data.reversibility_study(ctx.twin, model_id)
+        if html_text is None:
+            return dash.no_update
+        return {"content": html_text, "filename": f"reversibility-{model_id}.html", "type": "text/html"}
+
+    @app.callback(
+        Output("building-reversibility", "children"),
+        Output("building-criteria-rows", "data", allow_duplicate=True),
+        Input("building-assess", "n_clicks"),
+        State("building-id", "data"),
+        State("shell-url", "pathname"),
+        prevent_initial_call=True,
+    )
+    def assess_now(n: int | None, model_id: str | None, pathname: str | None) -> Any:
+        if not n or not model_id:
+            raise PreventUpdate
+        building_id = _url_building(pathname) or model_id
+        try:
+            ctx.require("assess_building")
+        except PermissionDenied as exc:
+            message = html.Div(exc.message, className="refused", id="building-refused")
+            return _reversibility_section(ctx, model_id, building_id, None, message)
+        from buildings.reversibility_store import assess_twin
+
+        assess_twin(ctx.twin, building_ids=[model_id])  # stores through twin.write(): all or nothing
+        done = html.Div("Assessed now with the default rules.", className="ok", id="building-assessed")
+        return _reversibility_section(ctx, model_id, building_id, None, done)
 
     @app.callback(
         Output("building-element", "children"), Input("building-clicked", "data"), prevent_initial_call=True
     )
     def element(guid: str | None) -> Any:
         if not guid:
-            return dash.no_update
+            raise PreventUpdate
         rows = ctx.twin.query(
             "SELECT ifc_guid, ifc_class, name, predefined_type, type_name, is_external, load_bearing, "
             "u_value_w_m2k, fire_rating FROM elements WHERE ifc_guid = ?",
@@ -264,7 +497,7 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         if not rows:
             space = ctx.twin.query("SELECT name, long_name, usage, area_m2 FROM spaces WHERE space_id = ?", [guid])
             if not space.num_rows:
-                return dash.no_update
+                raise PreventUpdate
             return [
                 html.Div("Space", className="section-title"),
                 facts_table([(k.replace("_", " "), fmt(v)) for k, v in space.to_pylist()[0].items()]),
@@ -288,3 +521,16 @@ def _footprint_only(ctx: AppContext, building_id: str, origin: tuple[float, floa
     )
     fig = district_figure(sub, mesh, colouring, uirevision=building_id)
     return fig
+
+
+def _url_building(pathname: str | None) -> str | None:
+    """The building id of a /building/<id> address (None for /building).
+
+    >>> _url_building("/building/abc"), _url_building("/building")
+    ('abc', None)
+    """
+    if not pathname or not pathname.startswith(f"{PATH}/"):
+        return None
+    from urllib.parse import unquote
+
+    return unquote(pathname[len(PATH) + 1 :]) or None

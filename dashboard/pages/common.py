@@ -11,13 +11,18 @@ __all__ = ["facts_table", "fmt"]
 
 
 def fmt(value: Any, unit: str = "") -> str:
-    """A value for people: unknown stays 'unknown', numbers get thousands separators and at most 4 digits."""
+    """A value for people: unknown stays 'unknown', numbers get thousands separators and at most 4 digits
+    (whole numbers from 1,000 up).
+
+    >>> fmt(None), fmt(46330.2, "€/yr"), fmt(2.0273, "yr"), fmt(0.08205)
+    ('unknown', '46,330 €/yr', '2.027 yr', '0.08205')
+    """
     if value is None:
         return "unknown"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        text = f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+        text = f"{value:,.4g}" if abs(value) < 1e3 else f"{value:,.0f}"  # never 4.633e+04
         return f"{text} {unit}".strip()
     return f"{value} {unit}".strip()
 

@@ -103,6 +103,13 @@ def build_demo(
             say("importing citizen reports")
             result.imports.append(ingest_reports(twin, files.requests, services_path=files.services).as_dict())
             result.seconds["operations_s"] = time.perf_counter() - step
+            step = time.perf_counter()
+            say("assessing the reversibility of every building")
+            from buildings.reversibility_store import assess_twin
+
+            assess_twin(twin)
+            # energy is not assessed: it needs a year of hourly weather (an EPW file) the demo does not ship
+            result.seconds["reversibility_s"] = time.perf_counter() - step
         os.replace(scratch, result.twin_path)
         Path(f"{result.twin_path}.wal").unlink(missing_ok=True)
     finally:

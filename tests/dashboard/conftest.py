@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session")
 def demo_twin_path(demo_files: DemoFiles, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A twin of the whole demo district (IFC, footprints, networks, sensors, readings, reports), closed."""
+    """A twin of the whole demo district (IFC, footprints, networks, sensors, readings, reports, the
+    reversibility results), closed."""
+    from buildings.reversibility_store import assess_twin
     from ingest.gis_buildings import ingest_buildings
     from ingest.ifc import ingest_ifc
     from ingest.networks import ingest_network
@@ -41,4 +43,5 @@ def demo_twin_path(demo_files: DemoFiles, tmp_path_factory: pytest.TempPathFacto
         ingest_sensor_registry(twin, files.sensors)
         ingest_readings(twin, files.readings, source="demo")
         ingest_reports(twin, files.requests, services_path=files.services)
+        assess_twin(twin)  # as `twin demo` does: the building page shows the criteria
     return path

@@ -227,16 +227,28 @@ def test_the_building_page_draws_the_ifc_model_and_isolates_a_storey(browser: An
     assert everything > 0
     page.wait_for_timeout(1500)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "building.png"))
+    page.screenshot(
+        path=str(SCREENSHOTS / "building.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 1400, "height": 1300},
+    )
     page.click("#building-storey")
     page.get_by_text("(level 1)").click()
     page.wait_for_function(f"() => ({count})() < {everything}", timeout=20_000)
-    assert "Not computed yet" in page.inner_text("#building-facts")  # reversibility: stated, not faked
+    assert page.locator("#building-criteria-table tbody tr").count() > 5  # the criteria of the path
+    assert "Not computed yet" in page.inner_text("#building-energy")  # energy: stated, not faked
     # a fact's evidence (the lifts behind "lifts: 2") highlights in the model
     page.get_by_role("button", name="lifts (2)").click()
     page.wait_for_function(
         "() => document.querySelector('#building-graph .js-plotly-plot').data.some(t => t.name === 'evidence')",
         timeout=20_000,
+    )
+    # a criterion's evidence highlights in the model: click its row
+    row = page.locator("#building-criteria-table tr.clickable").first
+    label = row.locator("td").first.inner_text()
+    row.click()
+    page.wait_for_function(
+        f"() => document.querySelector('#building-highlight').innerText.includes({label!r})", timeout=20_000
     )
     assert not s.console_errors, s.console_errors
     page.context.close()
