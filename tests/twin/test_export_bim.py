@@ -113,6 +113,9 @@ def test_annotating_refuses_unknown_gis_and_unassessed_buildings(
     shutil.copy(demo_twin, fresh)
     with Twin(fresh) as twin:
         office = _office(twin)
+        with twin.write() as cur:  # the demo assesses every building: forget the office's results
+            cur.execute("DELETE FROM res_reversibility WHERE building_id = ?", [office["building_id"]])
+            cur.execute("DELETE FROM res_reversibility_criteria WHERE building_id = ?", [office["building_id"]])
         with pytest.raises(TwinError, match="has no reversibility results"):
             annotate_ifc(twin, office["building_id"], tmp_path / "c.ifc")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.duckdb"]  # nothing half-written
