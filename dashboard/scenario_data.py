@@ -23,6 +23,7 @@ from twin.store import Twin
 __all__ = [
     "DPE_ORDER",
     "EXAMPLES",
+    "add_intervention",
     "building_deltas",
     "example_files",
     "is_draft",
@@ -135,3 +136,60 @@ def building_deltas(twin: Twin, name: str) -> pa.Table:
            WHERE s.name = ? ORDER BY o.building_id""",
         [name],
     )
+
+
+def add_intervention(
+    text: str,
+    kind: str,
+    year: int,
+    *,
+    ids: list[str] | None = None,
+    use: str | None = None,
+    built_from: int | None = None,
+    built_to: int | None = None,
+    to_use: str | None = None,
+    package: str | None = None,
+) -> str:
+    r"""The scenario text ``text`` with one more ``change_use`` or ``retrofit`` intervention appended (the form
+    helper of the editor). Buildings are picked by ``ids`` (clicked on the map) or by use and construction years;
+    the text is re-emitted as YAML (comments are lost: the result is validated when it is saved or run).
+
+    >>> print(add_intervention("name: a\n", "retrofit", 2030, use="school", package="envelope"), end="")
+    name: a
+    interventions:
+    - retrofit:
+        select:
+          use: school
+        package: envelope
+      year: 2030
+    """
+    select: dict[str, Any] = {}
+    if ids:
+        select["ids"] = list(ids)
+    if use and not ids:
+        select["use"] = use
+    if built_from is not None and not ids:
+        select["built_from"] = int(built_from)
+    if built_to is not None and not ids:
+        select["built_to"] = int(built_to)
+    if not select:
+        raise TwinError("no building is picked", "click buildings on the map, or give a use or construction years")
+    if kind == "change_use":
+        if not use or not to_use:
+            raise TwinError("a use change needs the current use and the new one", "choose both uses")
+        body: dict[str, Any] = {"select": select, "from": use, "to": to_use}
+    elif kind == "retrofit":
+        if not package:
+            raise TwinError("a retrofit needs a package of the catalogue", "choose a package")
+        body = {"select": select, "package": package}
+    else:
+        raise TwinError(f"the form adds change_use or retrofit, not '{kind}'", "write other interventions in YAML")
+    try:
+        data = yaml.safe_load(text or "") or {}
+    except yaml.YAMLError:
+        raise TwinError("the scenario text is not valid YAML", "fix it (Validate shows where) first") from None
+    if not isinstance(data, dict):
+        raise TwinError("the scenario text is not a mapping", "start from an example")
+    data.setdefault("name", "new-scenario")
+    data["interventions"] = [*(data.get("interventions") or []), {kind: body, "year": int(year)}]
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -5,7 +5,7 @@ save / run / delete for planners (refused on the server to other roles), and up 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
 import dash
 from dash import Input, Output, State, dcc, html
@@ -22,6 +22,8 @@ from dashboard.figures.scenarios import (
     pathway_figure,
 )
 from dashboard.pages.common import fmt
+from dashboard.pick import register_pick
+from scenarios.spec import Use
 from twin.errors import TwinError
 
 __all__ = ["MENU_PATH", "PATH", "TITLE", "layout", "register", "run_text", "save_text"]
@@ -123,6 +125,7 @@ def layout(ctx: AppContext, **params: str) -> html.Div:
                         className="buttons",
                     ),
                     dcc.Loading(html.Div(id="scenarios-message"), type="dot"),
+                    _form(),
                 ],
                 className="controls",
                 style={"overflowY": "auto"},
@@ -155,8 +158,63 @@ def layout(ctx: AppContext, **params: str) -> html.Div:
                 className="panel",
             ),
             dcc.Store(id="scenarios-version", data=0),
+            dcc.Store(id="scenarios-clicked"),
+            dcc.Store(id="scenarios-picked", data=[]),
         ],
         className="page scenarios-page",
+    )
+
+
+def _packages() -> list[str]:
+    from buildings.retrofit import load_catalogue
+
+    try:
+        return sorted(load_catalogue().packages)
+    except TwinError:
+        return []
+
+
+def _form() -> html.Details:
+    """The form helper: one change_use or retrofit for buildings picked by use and years, or clicked on the map."""
+    uses = [{"label": u, "value": u} for u in get_args(Use)]
+    number = {"type": "number", "debounce": True, "style": {"width": "48%"}}
+    return html.Details(
+        [
+            html.Summary("Add an intervention with a form"),
+            dcc.RadioItems(
+                id="scenarios-form-kind",
+                options=[
+                    {"label": " change use", "value": "change_use"},
+                    {"label": " retrofit", "value": "retrofit"},
+                ],
+                value="change_use",
+                inline=True,
+            ),
+            html.Label("Buildings: by current use and construction years"),
+            dcc.Dropdown(id="scenarios-form-use", options=uses, placeholder="current use"),
+            html.Div(
+                [
+                    dcc.Input(id="scenarios-form-from", placeholder="built from", **number),
+                    dcc.Input(id="scenarios-form-to", placeholder="built to", **number),
+                ]
+            ),
+            html.Div("or click them on the map (again to drop one)", className="note"),
+            html.Div(id="scenarios-form-picked", className="note"),
+            html.Label("New use (change use) or package (retrofit)"),
+            dcc.Dropdown(id="scenarios-form-new-use", options=uses, placeholder="new use"),
+            dcc.Dropdown(id="scenarios-form-package", options=_packages(), placeholder="retrofit package"),
+            html.Label("Year"),
+            dcc.Input(id="scenarios-form-year", type="number", value=2027, debounce=True),
+            html.Div(
+                [
+                    html.Button("Add to the file", id="scenarios-form-add", n_clicks=0),
+                    html.Button("Clear picked", id="scenarios-form-clear", n_clicks=0),
+                ],
+                className="buttons",
+            ),
+            html.Div(id="scenarios-form-message"),
+        ],
+        className="form-helper",
     )
 
 
@@ -397,6 +455,60 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
     def listing(_version: int) -> tuple[Any, Any, Any]:
         rows = scenario_data.list_stored(ctx.twin)
         return _list_table(rows), _name_options(rows)[1], _template_options(ctx)
+
+    register_pick(app, "scenarios-map", "scenarios-clicked")
+
+    @app.callback(
+        Output("scenarios-picked", "data"),
+        Output("scenarios-form-picked", "children"),
+        Input("scenarios-clicked", "data"),
+        Input("scenarios-form-clear", "n_clicks"),
+        State("scenarios-picked", "data"),
+        prevent_initial_call=True,
+    )
+    def picked(clicked: str | None, _clear: int, ids: list[str] | None) -> tuple[Any, Any]:
+        ids = list(ids or [])
+        if dash.ctx.triggered_id == "scenarios-form-clear":
+            ids = []
+        elif clicked:
+            ids = [i for i in ids if i != clicked] if clicked in ids else [*ids, clicked]
+        return ids, (f"picked: {', '.join(ids)}" if ids else "")
+
+    @app.callback(
+        Output("scenarios-yaml", "value", allow_duplicate=True),
+        Output("scenarios-form-message", "children"),
+        Input("scenarios-form-add", "n_clicks"),
+        State("scenarios-yaml", "value"),
+        State("scenarios-form-kind", "value"),
+        State("scenarios-picked", "data"),
+        State("scenarios-form-use", "value"),
+        State("scenarios-form-from", "value"),
+        State("scenarios-form-to", "value"),
+        State("scenarios-form-new-use", "value"),
+        State("scenarios-form-package", "value"),
+        State("scenarios-form-year", "value"),
+        prevent_initial_call=True,
+    )
+    def add(
+        _n: int,
+        text: str | None,
+        kind: str,
+        ids: list[str] | None,
+        use: str | None,
+        built_from: int | None,
+        built_to: int | None,
+        new_use: str | None,
+        package: str | None,
+        year: int | None,
+    ) -> tuple[Any, Any]:
+        try:
+            out = scenario_data.add_intervention(
+                text or "", kind, int(year or 2027), ids=ids, use=use, built_from=built_from, built_to=built_to,
+                to_use=new_use, package=package,
+            )  # fmt: skip
+        except TwinError as exc:
+            return dash.no_update, _problem(exc)
+        return out, html.Div("Added: validate, save or run the file.", id="scenarios-form-added", className="note")
 
     @app.callback(
         Output("scenarios-yaml", "value"),

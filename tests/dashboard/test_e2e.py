@@ -315,6 +315,17 @@ def test_a_planner_runs_the_example_scenario_and_sees_its_kpis_while_an_operator
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "scenarios.png"), full_page=True)
 
+    # the form helper appends a retrofit of the schools to the file (nothing is written until it is saved or run)
+    page.click(".form-helper summary")
+    page.click("#scenarios-form-kind >> text=retrofit")
+    page.click("#scenarios-form-use")
+    page.get_by_role("option", name="school", exact=True).click()
+    page.click("#scenarios-form-package")
+    page.get_by_role("option", name="envelope", exact=True).click()
+    page.click("#scenarios-form-add")
+    page.wait_for_selector("#scenarios-form-added", timeout=10_000)
+    assert "package: envelope" in page.input_value("#scenarios-yaml")
+
     operator = open_as(browser, served, "operator", "/scenarios")
     operator.page.wait_for_selector("#scenarios-list")
     operator.page.fill("#scenarios-yaml", "name: operator-draft\ninterventions: []\n")

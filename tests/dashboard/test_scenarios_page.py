@@ -178,8 +178,10 @@ def test_a_planner_saves_a_draft_that_keeps_the_text_and_shows_in_the_list(twin:
     message = json.dumps(text)
     assert "scenarios-error" in message and "line 9" in message and "unknown key 'when'" in message
     assert stored(twin) == before
-    with twin.write() as cur:
-        cur.execute("DELETE FROM scenarios WHERE name = 'tiny-plan'")
+    # and a planner deletes the shown one
+    answer = client.post("/_dash-update-component", json=action_request(app, "scenarios-delete", TINY))
+    assert "scenarios-deleted" in answer.get_data(as_text=True)
+    assert [n for n, _ in stored(twin)] == ["baseline"]
 
 
 def test_a_draft_never_overwrites_a_scenario_that_was_run(twin: Twin) -> None:
@@ -192,3 +194,21 @@ def test_a_draft_never_overwrites_a_scenario_that_was_run(twin: Twin) -> None:
     finally:
         with twin.write() as cur:
             cur.execute("DELETE FROM scenarios WHERE name = 'tiny-plan'")
+
+
+def test_the_form_helper_appends_interventions_that_validate() -> None:
+    from dashboard.scenario_data import add_intervention
+
+    text = add_intervention(TINY, "retrofit", 2030, use="school", built_to=1990, package="envelope")
+    text = add_intervention(text, "change_use", 2031, ids=["B1", "B2"], use="office", to_use="housing")
+    loaded = parse_scenario(text, "form")
+    assert [i.kind for i in loaded.scenario.interventions] == ["change_use", "retrofit", "change_use"]
+    assert loaded.scenario.name == "tiny-plan" and loaded.scenario.interventions[-1].year == 2031
+    last = loaded.scenario.interventions[-1].body
+    assert last.select.ids == ["B1", "B2"] and last.select.use is None  # clicked buildings: the ids alone
+    with pytest.raises(TwinError, match="no building is picked"):
+        add_intervention(TINY, "retrofit", 2030, package="envelope")
+    with pytest.raises(TwinError, match="package"):
+        add_intervention(TINY, "retrofit", 2030, use="school")
+    with pytest.raises(TwinError, match="not valid YAML"):
+        add_intervention("name: [", "retrofit", 2030, use="school", package="envelope")
