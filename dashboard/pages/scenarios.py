@@ -177,7 +177,7 @@ def _packages() -> list[str]:
 def _form() -> html.Details:
     """The form helper: one change_use or retrofit for buildings picked by use and years, or clicked on the map."""
     uses = [{"label": u, "value": u} for u in get_args(Use)]
-    number = {"type": "number", "debounce": True, "style": {"width": "48%"}}
+    half = {"width": "48%"}
     return html.Details(
         [
             html.Summary("Add an intervention with a form"),
@@ -194,8 +194,16 @@ def _form() -> html.Details:
             dcc.Dropdown(id="scenarios-form-use", options=uses, placeholder="current use"),
             html.Div(
                 [
-                    dcc.Input(id="scenarios-form-from", placeholder="built from", **number),
-                    dcc.Input(id="scenarios-form-to", placeholder="built to", **number),
+                    dcc.Input(
+                        id="scenarios-form-from",
+                        type="number",
+                        placeholder="built from",
+                        debounce=True,
+                        style=half,
+                    ),
+                    dcc.Input(
+                        id="scenarios-form-to", type="number", placeholder="built to", debounce=True, style=half
+                    ),
                 ]
             ),
             html.Div("or click them on the map (again to drop one)", className="note"),
@@ -274,7 +282,7 @@ def _list_table(rows: list[dict[str, Any]]) -> Any:
                 html.Td(r["description"] or ""),
                 html.Td(str(r["created_at"])[:16]),
                 html.Td("not run (draft)" if r["draft"] else str(r["created_at"])[:16]),
-                html.Td("" if r["draft"] else f"{r['buildings_changed']} buildings"),
+                html.Td("" if r["draft"] else _plural(r["buildings_changed"], "building")),
             ]
         )
         for r in rows
@@ -289,6 +297,10 @@ def _signed(value: float) -> str:
     ('+107,837', '-2.456', '+0')
     """
     return f"{value:+,.0f}" if abs(value) >= 1000 or value == 0 else f"{value:+,.4g}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _delta_cell(delta: float | None, sense: str) -> html.Td:

@@ -212,3 +212,45 @@ def test_the_form_helper_appends_interventions_that_validate() -> None:
         add_intervention(TINY, "retrofit", 2030, use="school")
     with pytest.raises(TwinError, match="not valid YAML"):
         add_intervention("name: [", "retrofit", 2030, use="school", package="envelope")
+
+
+def test_at_most_four_scenarios_are_compared_with_their_deltas_to_the_baseline(twin: Twin) -> None:
+    names = [f"plan-{k}" for k in range(5)]
+    with twin.write() as cur:
+        for k, name in enumerate(names):
+            sid = cur.execute(
+                "INSERT INTO scenarios (name, spec, created_at) VALUES (?, '{}', now()::TIMESTAMP) "
+                "RETURNING scenario_id",
+                [name],
+            ).fetchone()[0]  # type: ignore[index]
+            cur.execute(
+                "INSERT INTO scenario_results VALUES (?, NULL, 'dwellings', 2050, ?, 'dwellings'), "
+                "(?, NULL, 'baseline.dwellings', NULL, 100, 'dwellings')",
+                [sid, 100.0 + k, sid],
+            )
+    try:
+        app = create_app(twin, users=UsersFile(users_file_for(twin.path)))
+        client = app.server.test_client()
+        login(client, "architect")  # reading and comparing is open to every role
+        key = next(k for k in app.callback_map if "scenarios-compare-table.children" in k)
+        request = {
+            "output": key,
+            "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in key.strip(".").split("...")],
+            "inputs": [
+                {"id": "scenarios-compare", "property": "value", "value": names},
+                {"id": "scenarios-version", "property": "data", "value": 0},
+            ],
+            "changedPropIds": ["scenarios-compare.value"],
+            "state": [],
+        }
+        answer = json.loads(client.post("/_dash-update-component", json=request).get_data(as_text=True))
+        table = json.dumps(answer["response"]["scenarios-compare-table"]["children"])
+        assert "Only the first 4 are compared" in table
+        assert all(n in table for n in names[:4]) and "plan-4" not in table
+        assert "+3" in table and "better" in table  # plan-3: 103 dwellings against 100
+        bars = answer["response"]["scenarios-bars"]["figure"]["data"]
+        assert len(bars) == 5  # one KPI (dwellings): the baseline and four scenarios
+    finally:
+        with twin.write() as cur:
+            cur.execute("DELETE FROM scenario_results WHERE scenario_id > 0")
+            cur.execute("DELETE FROM scenarios WHERE scenario_id > 0")
