@@ -18,12 +18,12 @@ from dash import Input, Output, dcc, html
 
 from dashboard.auth import UsersFile, secret_for
 from dashboard.context import AppContext
-from dashboard.pages import building, district, operations
+from dashboard.pages import building, district, operations, scenarios
 from twin.store import Twin
 
 __all__ = ["PAGES", "create_app"]
 
-PAGES = (district, building, operations)
+PAGES = (district, building, operations, scenarios)
 """The page modules, in menu order. Each has ``PATH``, ``TITLE``, ``layout(ctx, **params)`` and
 ``register(app, ctx)``."""
 _ASSETS = Path(__file__).parent / "assets"

@@ -20,13 +20,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT, SHARED_DATA, wait_for
 from tests.ingest.test_mqtt import free_port, running_mosquitto
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "e2e-password-1"
 ALERT_THRESHOLD_PPM = 5000.0
+LYON = Path("weather-lyon-bron-tmyx", "FRA_AR_Lyon-Bron.AP.074800_TMYx.2004-2018.epw")
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Chromium is not installed (apt-get install chromium)"
@@ -60,6 +61,8 @@ def served(demo_twin_path: Path, tmp_path_factory: pytest.TempPathFactory) -> It
             AlertRule("e2e-co2-high", "above", sensor_id=co2, threshold=ALERT_THRESHOLD_PPM, severity="critical"),
         )
         rows = twin.query("SELECT building_id, ifc_building_id, source, name FROM buildings").to_pylist()
+        if (SHARED_DATA / LYON).exists():  # scenarios run the energy balance: the twin remembers its weather
+            twin.set_metadata("weather_epw", str(SHARED_DATA / LYON))
     users = UsersFile(users_file_for(path))
     for role in ("planner", "architect", "operator"):
         users.add(role, role, PASSWORD)
@@ -291,5 +294,60 @@ def test_a_published_reading_appears_on_operations_and_only_an_operator_acknowle
         "the acknowledgement",
     )
     for s in (architect, operator):
+        assert not s.console_errors, s.console_errors
+        s.page.context.close()
+
+
+def test_a_planner_runs_the_example_scenario_and_sees_its_kpis_while_an_operator_cannot_save(
+    browser: Any, served: Served
+) -> None:
+    if not (SHARED_DATA / LYON).exists():
+        pytest.skip(f"shared data {SHARED_DATA / LYON} is not here: a scenario run needs a year of weather")
+    from twin.server import find_owner, run_remote
+
+    planner = open_as(browser, served, "planner", "/scenarios")
+    page = planner.page
+    page.wait_for_selector("#scenarios-list")
+    assert "name: convert-1972-office" in page.input_value("#scenarios-yaml")  # prefilled from the example
+    page.click("#scenarios-run")
+    page.wait_for_selector("#scenarios-ran", timeout=120_000)
+    row = "#scenarios-show-kpis-dwellings"
+    page.wait_for_selector(row, timeout=30_000)
+    added = float(page.inner_text(f"{row} td.delta").replace(",", ""))
+    assert added > 0, page.inner_text(row)
+    page.wait_for_selector("#scenarios-list-table :text('convert-1972-office')")
+    page.click("#scenarios-compare")  # compared with the baseline: a KPI table and one bar per series and KPI
+    page.get_by_role("option", name="convert-1972-office").click()
+    page.wait_for_selector("#scenarios-compare-kpis-dwellings td.delta.better", timeout=20_000)
+    page.keyboard.press("Escape")
+    wait_for_graph(page, "scenarios-bars")
+    wait_for_graph(page, "scenarios-map")
+    wait_for_graph(page, "scenarios-pathway")
+    page.wait_for_timeout(1500)  # let WebGL finish drawing before the picture
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "scenarios.png"), full_page=True)
+
+    # the form helper appends a retrofit of the schools to the file (nothing is written until it is saved or run)
+    page.click(".form-helper summary")
+    page.click("#scenarios-form-kind >> text=retrofit")
+    page.click("#scenarios-form-use")
+    page.get_by_role("option", name="school", exact=True).click()
+    page.click("#scenarios-form-package")
+    page.get_by_role("option", name="envelope", exact=True).click()
+    page.click("#scenarios-form-add")
+    page.wait_for_selector("#scenarios-form-added", timeout=10_000)
+    assert "package: envelope" in page.input_value("#scenarios-yaml")
+
+    operator = open_as(browser, served, "operator", "/scenarios")
+    operator.page.wait_for_selector("#scenarios-list")
+    operator.page.fill("#scenarios-yaml", "name: operator-draft\ninterventions: []\n")
+    operator.page.click("#scenarios-save")
+    operator.page.wait_for_selector("#scenarios-refused", timeout=10_000)
+    assert "operator" in operator.page.inner_text("#scenarios-refused")
+    owner = find_owner(served.twin_path)
+    assert owner is not None
+    names = run_remote(owner, "sql", {"sql": "SELECT name FROM scenarios ORDER BY scenario_id"}).to_pylist()
+    assert names == [{"name": "baseline"}, {"name": "convert-1972-office"}]
+    for s in (planner, operator):
         assert not s.console_errors, s.console_errors
         s.page.context.close()
