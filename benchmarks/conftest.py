@@ -22,14 +22,16 @@ def _rates(config: pytest.Config) -> list[dict[str, Any]]:
         if not bench.stats or "rows" not in bench.extra_info:
             continue
         mean = bench.stats.mean
-        rows.append({
-            "name": bench.name,
-            "group": bench.group,
-            "rate": bench.extra_info["rows"] / mean,
-            "mean_s": mean,
-            "baseline": bool(bench.extra_info.get("baseline")),
-            "cpu_s": bench.extra_info.get("cpu_s"),
-        })
+        rows.append(
+            {
+                "name": bench.name,
+                "group": bench.group,
+                "rate": bench.extra_info["rows"] / mean,
+                "mean_s": mean,
+                "baseline": bool(bench.extra_info.get("baseline")),
+                "cpu_s": bench.extra_info.get("cpu_s"),
+            }
+        )
     return rows
 
 

@@ -28,11 +28,13 @@ def readings() -> pa.Table:
     sensor = pa.DictionaryArray.from_arrays(pa.array(np.arange(N_READINGS) % N_SENSORS, pa.int32()), ids)
     start = np.datetime64("2026-01-01T00:00:00", "s").astype(np.int64)
     times = start + (np.arange(N_READINGS) // N_SENSORS) * 60
-    return pa.table({
-        "sensor_id": sensor.cast(pa.string()),
-        "time_utc": pa.array(times, pa.timestamp("s")).cast(pa.timestamp("us")),
-        "value": rng.normal(20.0, 3.0, N_READINGS),
-    })
+    return pa.table(
+        {
+            "sensor_id": sensor.cast(pa.string()),
+            "time_utc": pa.array(times, pa.timestamp("s")).cast(pa.timestamp("us")),
+            "value": rng.normal(20.0, 3.0, N_READINGS),
+        }
+    )
 
 
 def test_readings_through_the_store_write_path(benchmark, readings: pa.Table, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -581,7 +581,12 @@ def _storey_summaries(
         return CRITERIA_SCHEMA.empty_table()
     known = ~np.isnan(frac)
     sort_key = np.where(known, frac, np.inf)
-    order = np.lexsort((sort_key, buildings))
+    # Among storeys that score alike (e.g. all pass), the worst is the one with the least margin: the lowest
+    # value when higher is better (threshold above the score-0 value), else the highest.
+    raw = values[idx]
+    higher_is_better = c.worst is None or c.worst <= threshold
+    tie = np.where(np.isnan(raw), np.inf, raw if higher_is_better else -raw)
+    order = np.lexsort((tie, sort_key, buildings))
     b_sorted = buildings[order]
     starts = np.flatnonzero(np.r_[True, b_sorted[1:] != b_sorted[:-1]])
     counts = np.diff(np.r_[starts, len(order)])

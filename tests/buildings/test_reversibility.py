@@ -353,3 +353,17 @@ def test_a_building_whose_use_changed_loses_the_results_of_paths_that_no_longer_
         with twin.write() as cur:
             cur.execute("UPDATE buildings SET use = 'office' WHERE building_id = ?", [building])
         assess_twin(twin)
+
+
+def test_the_building_level_value_of_a_per_storey_criterion_is_its_least_favourable_storey(demo_twin) -> None:
+    """All storeys of the 1972 office pass the load check; the building row shows the tightest (2.5 kN/m2), not
+    the slab on grade that bears anything."""
+    with Twin(demo_twin, read_only=True) as twin:
+        rows = twin.query(
+            "SELECT c.storey_id, c.value, c.status FROM res_reversibility_criteria c JOIN buildings b "
+            "USING (building_id) WHERE b.name LIKE 'Tour Lumière%' AND c.path = 'office->housing' "
+            "AND c.criterion = 'imposed_load' AND c.scenario_id = 0"
+        ).to_pylist()
+    storeys = [r["value"] for r in rows if r["storey_id"] is not None]
+    (building,) = [r for r in rows if r["storey_id"] is None]
+    assert building["status"] == "pass" and building["value"] == min(storeys) == 2.5
