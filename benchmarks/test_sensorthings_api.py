@@ -35,7 +35,7 @@ def big_twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Twin]:
             )
             cur.execute(
                 f"""
-                INSERT INTO readings
+                INSERT INTO readings (sensor_id, time_utc, value)
                 SELECT 's' || lpad((i % {N_SENSORS})::VARCHAR, 5, '0'),
                        TIMESTAMP '2026-10-01' + to_seconds((i // {N_SENSORS}) * 600), 15 + (i % 97) / 10.0
                 FROM range({N_READINGS}) t(i)
