@@ -125,7 +125,8 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Twin]:
     twin = Twin(tmp_path_factory.mktemp("big") / "twin.duckdb")
     with twin.write() as cur:
         cur.execute(
-            "INSERT INTO readings SELECT 'sensor-' || lpad(CAST(i % ? AS VARCHAR), 5, '0'), "
+            "INSERT INTO readings (sensor_id, time_utc, value) "
+            "SELECT 'sensor-' || lpad(CAST(i % ? AS VARCHAR), 5, '0'), "
             "TIMESTAMP '2026-01-01' + to_minutes(CAST(i // ? AS BIGINT)), 20 + sin(i) FROM range(?) t(i)",
             [N_SENSORS, N_SENSORS, HOURLY_READINGS],
         )
