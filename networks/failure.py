@@ -21,6 +21,7 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
+from networks.results import store_table
 from networks.topology import link_index_pairs
 from twin.errors import TwinError
 from twin.store import Twin
@@ -227,15 +228,5 @@ def n1_ranking(twin: Twin, network_id: str, *, scenario_id: int = 0, store: bool
         }
     )
     if store:
-        with twin.write() as cur:
-            cur.execute(
-                "DELETE FROM res_network_failures WHERE scenario_id = ? AND network_id = ?",
-                [scenario_id, network_id],
-            )
-            cur.register("__twin_failures", table)
-            try:
-                columns = ", ".join(table.column_names)
-                cur.execute(f"INSERT INTO res_network_failures ({columns}) SELECT {columns} FROM __twin_failures")
-            finally:
-                cur.unregister("__twin_failures")
+        store_table(twin, "res_network_failures", scenario_id, network_id, table)
     return table

@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from networks.capacity import BAR_PER_M, WaterCheckParams, water_model
+from networks.results import store_table
 from twin.errors import TwinError
 from twin.store import Twin
 
@@ -214,17 +215,7 @@ def fire_flow_check(
         }
     )
     if store:
-        with twin.write() as cur:
-            cur.execute(
-                "DELETE FROM res_network_fireflow WHERE scenario_id = ? AND network_id = ?",
-                [scenario_id, network_id],
-            )
-            cur.register("__twin_fire", table)
-            try:
-                columns = ", ".join(table.column_names)
-                cur.execute(f"INSERT INTO res_network_fireflow ({columns}) SELECT {columns} FROM __twin_fire")
-            finally:
-                cur.unregister("__twin_fire")
+        store_table(twin, "res_network_fireflow", scenario_id, network_id, table)
     return table
 
 
